@@ -1,0 +1,50 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Kernels are compiled once per instruction set, each target with its own
+/// `-target-cpu`, and linked into the one library; the rest is baseline x86-64.
+func isaFlags(_ cpu: String) -> [SwiftSetting] {
+    [.unsafeFlags(["-target-cpu", cpu, "-Ounchecked"])]
+}
+
+let package = Package(
+    name: "Tessera",
+    products: [
+        .library(name: "tessera", type: .dynamic, targets: ["TesseraShared"]),
+        .executable(name: "tessera-cli", targets: ["TesseraCLI"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CTesseraABI"),
+        .target(name: "CTesseraCPU"),
+        .target(name: "TesseraKernelCore",
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "TesseraKernelsPortable", dependencies: ["TesseraKernelCore"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "TesseraKernelsAVX2", dependencies: ["TesseraKernelCore"],
+                swiftSettings: isaFlags("haswell")),
+        .target(name: "TesseraKernelsAVX512", dependencies: ["TesseraKernelCore"],
+                swiftSettings: isaFlags("skylake-avx512")),
+        .target(name: "Tessera",
+                dependencies: ["CTesseraABI", "CTesseraCPU", "TesseraKernelCore",
+                               "TesseraKernelsPortable", "TesseraKernelsAVX2",
+                               "TesseraKernelsAVX512"],
+                linkerSettings: [.linkedLibrary("m")]),
+        // The shipped .so: the core plus a statically linked Swift runtime, so
+        // that C and Python hosts need no Swift toolchain.
+        .target(name: "TesseraShared", dependencies: ["Tessera"], exclude: ["exports.map"],
+                linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker",
+                    "--version-script=\(Context.packageDirectory)/Sources/TesseraShared/exports.map"]),
+                    .linkedLibrary("m")]),
+        .executableTarget(name: "TesseraCLI", dependencies: ["Tessera", "CTesseraABI"]),
+        // Test-only instantiations of the wide kernels on AVX2, so that the
+        // AVX-512 code paths' logic is checked on machines without AVX-512.
+        .target(name: "TesseraKernelsCheck", dependencies: ["TesseraKernelCore"],
+                swiftSettings: isaFlags("haswell")),
+        .testTarget(name: "TesseraTests",
+                    dependencies: ["Tessera", "TesseraKernelCore", "TesseraKernelsPortable",
+                                   "TesseraKernelsAVX2", "TesseraKernelsAVX512",
+                                   "TesseraKernelsCheck", "CTesseraABI"],
+                    resources: []),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,168 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CTesseraABI
+import TesseraKernelCore
+
+// The C interface: argument checks, handles and statuses only; every
+// signature is checked against include/tessera.h by `@c @implementation`.
+
+private let versionString: UnsafeMutablePointer<CChar> = strdup(TESSERA_VERSION_STRING)!
+
+private let statusNames: [tessera_status: String] = [
+    TESSERA_OK: "ok", TESSERA_ERR_INVALID_ARGUMENT: "invalid argument", TESSERA_ERR_IO: "I/O error",
+    TESSERA_ERR_FORMAT: "malformed model file", TESSERA_ERR_UNSUPPORTED: "unsupported model",
+    TESSERA_ERR_UNAVAILABLE: "output unavailable", TESSERA_ERR_OUT_OF_MEMORY: "out of memory",
+    TESSERA_ERR_BUSY: "session busy", TESSERA_ERR_STATE: "invalid state", TESSERA_ERR_INTERNAL: "internal error",
+]
+private let statusStrings: [tessera_status: UnsafeMutablePointer<CChar>] = statusNames.mapValues { strdup($0)! }
+private let unknownStatus: UnsafeMutablePointer<CChar> = strdup("unknown status")!
+
+@c @implementation
+public func tessera_version() -> UnsafePointer<CChar>? { UnsafePointer(versionString) }
+
+@c @implementation
+public func tessera_last_error() -> UnsafePointer<CChar>? { LastError.current }
+
+@c @implementation
+public func tessera_status_string(_ status: tessera_status) -> UnsafePointer<CChar>? {
+    UnsafePointer(statusStrings[status] ?? unknownStatus)
+}
+
+@c @implementation
+public func tessera_model_load(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> tessera_status {
+    guarded {
+        guard let out else { throw TesseraError.invalid("out_model is NULL") }
+        out.pointee = nil
+        guard let path else { throw TesseraError.invalid("path is NULL") }
+        let model = try Model.load(path: String(cString: path))
+        out.pointee = Handles.register(ModelHandle(model), .model)
+    }
+}
+
+@c @implementation
+public func tessera_model_free(_ model: OpaquePointer?) {
+    Handles.free(model, .model)
+}
+
+@c @implementation
+public func tessera_model_get_info(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<tessera_model_info>?) -> tessera_status {
+    guarded {
+        let m = try Handles.model(model).model
+        guard let out else { throw TesseraError.invalid("out_info is NULL") }
+        let given = out.pointee.struct_size
+        let minimum = MemoryLayout<tessera_model_info>.offset(of: \.family)! + 4
+        guard given >= minimum else {
+            throw TesseraError.invalid("out_info->struct_size is \(given); set it to sizeof(tessera_model_info) (\(MemoryLayout<tessera_model_info>.size))")
+        }
+        var info = ModelInfo.make(m)
+        let n = min(given, MemoryLayout<tessera_model_info>.size)
+        info.struct_size = n
+        withUnsafeBytes(of: &info) { src in
+            UnsafeMutableRawPointer(out).copyMemory(from: src.baseAddress!, byteCount: n)
+        }
+    }
+}
+
+@c @implementation
+public func tessera_model_label(_ model: OpaquePointer?, _ index: Int32) -> UnsafePointer<CChar>? {
+    guard let m = try? Handles.model(model).model else { return nil }
+    return m.label(Int(index))
+}
+
+@c @implementation
+public func tessera_session_default_options() -> tessera_session_options {
+    var o = tessera_session_options()
+    o.struct_size = MemoryLayout<tessera_session_options>.size
+    o.batch = 1
+    return o
+}
+
+@c @implementation
+public func tessera_session_create(_ model: OpaquePointer?, _ options: UnsafePointer<tessera_session_options>?,
+                                   _ out: UnsafeMutablePointer<OpaquePointer?>?) -> tessera_status {
+    guarded {
+        guard let out else { throw TesseraError.invalid("out_session is NULL") }
+        out.pointee = nil
+        let mh = try Handles.model(model)
+        var o = Session.Options()
+        if let options {
+            let size = MemoryLayout<tessera_session_options>.size
+            guard options.pointee.struct_size >= size else {
+                throw TesseraError.invalid("options->struct_size is \(options.pointee.struct_size); expected \(size) (use tessera_session_default_options())")
+            }
+            let v = options.pointee
+            o.batch = Int(v.batch)
+            o.height = Int(v.height)
+            o.width = Int(v.width)
+            o.threads = Int(v.num_threads)
+            guard v.height >= 0, v.width >= 0 else {
+                throw TesseraError.invalid("height/width are \(v.height)x\(v.width); expected 0 (the trained size) or a positive multiple of the patch size")
+            }
+            for k in 0..<64 where v.layers_mask & (UInt64(1) << UInt64(k)) != 0 { o.layers.insert(k) }
+            o.maxArenaBytes = v.max_arena_bytes
+            if v.isa != TESSERA_ISA_AUTO {
+                guard let isa = KernelTable.ISA(rawValue: v.isa) else {
+                    throw TesseraError.invalid("options->isa is \(v.isa); expected TESSERA_ISA_AUTO, _PORTABLE, _AVX2 or _AVX512")
+                }
+                o.isa = isa
+            }
+        }
+        let session = try Session(model: mh.model, options: o)
+        out.pointee = Handles.register(SessionHandle(session, mh), .session)
+    }
+}
+
+@c @implementation
+public func tessera_session_free(_ session: OpaquePointer?) {
+    Handles.free(session, .session)
+}
+
+@c @implementation
+public func tessera_session_arena_bytes(_ session: OpaquePointer?) -> Int {
+    (try? Handles.session(session).session.arenaBytes) ?? 0
+}
+
+@c @implementation
+public func tessera_run_f32(_ session: OpaquePointer?, _ nchw: UnsafePointer<Float>?, _ images: Int) -> tessera_status {
+    guarded {
+        let s = try Handles.session(session).session
+        guard let nchw else { throw TesseraError.invalid("nchw is NULL") }
+        try s.run(.float(nchw), images: images)
+    }
+}
+
+@c @implementation
+public func tessera_run_rgb8(_ session: OpaquePointer?, _ nhwc: UnsafePointer<UInt8>?, _ images: Int) -> tessera_status {
+    guarded {
+        let s = try Handles.session(session).session
+        guard let nhwc else { throw TesseraError.invalid("nhwc is NULL") }
+        guard s.model.spec.channels == 3 else {
+            throw TesseraError.invalid("tessera_run_rgb8 needs a 3-channel model; this one has \(s.model.spec.channels) channels (use tessera_run_f32)")
+        }
+        try s.run(.rgb8(nhwc), images: images)
+    }
+}
+
+@c @implementation
+public func tessera_output_shape(_ session: OpaquePointer?, _ which: tessera_output,
+                                 _ shape: UnsafeMutablePointer<Int64>?, _ rank: UnsafeMutablePointer<Int32>?) -> tessera_status {
+    guarded {
+        let s = try Handles.session(session).session
+        guard let shape else { throw TesseraError.invalid("shape is NULL") }
+        guard let rank else { throw TesseraError.invalid("out_rank is NULL") }
+        let dims = try s.outputShape(which)
+        for i in 0..<4 { shape[i] = i < dims.count ? Int64(dims[i]) : 1 }
+        rank.pointee = Int32(dims.count)
+    }
+}
+
+@c @implementation
+public func tessera_output_copy(_ session: OpaquePointer?, _ which: tessera_output,
+                                _ dst: UnsafeMutablePointer<Float>?, _ dstFloats: Int) -> tessera_status {
+    guarded {
+        let s = try Handles.session(session).session
+        guard let dst else { throw TesseraError.invalid("dst is NULL") }
+        try s.copyOutput(which, into: dst, capacity: dstFloats)
+    }
+}

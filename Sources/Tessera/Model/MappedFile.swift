@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A read-only memory map of a whole file; unmapped when released.
+final class MappedFile {
+    let path: String
+    let base: UnsafeRawPointer?
+    let size: Int
+
+    init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw TesseraError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw TesseraError.io("cannot stat \(path): \(String(cString: strerror(errno)))") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw TesseraError.io("\(path) is not a regular file") }
+        size = Int(st.st_size)
+        if size == 0 { base = nil; return }
+        let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+        guard let p, p != MAP_FAILED else { throw TesseraError.io("cannot map \(path): \(String(cString: strerror(errno)))") }
+        base = UnsafeRawPointer(p)
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+    }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
+}
+
+/// Reads a small text file whole, refusing anything over `limit` bytes.
+func readSmallFile(_ path: String, limit: Int = 16 << 20) throws -> [UInt8] {
+    let f = try MappedFile(path: path)
+    guard f.size <= limit else { throw TesseraError.format("\(path) is \(f.size) bytes; expected at most \(limit)") }
+    return Array(f.bytes)
+}
+
+func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+}
+
+func fileExists(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0
+}

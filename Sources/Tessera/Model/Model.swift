@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TesseraKernelCore
+
+/// A loaded model: its spec and all weights in fp32, GEMM weights packed.
+/// Immutable after load, so any number of threads may share it.
+final class Model {
+    let spec: ModelSpec
+    let path: String
+    private let weights: AlignedBuffer
+    private let offsets: [String: Int]
+    let parameterCount: Int
+    private let halves: AlignedBuffer
+    /// 0.5 per class: the DeiT distilled head averages two heads through it.
+    var halfVector: UnsafePointer<Float> { UnsafePointer(halves.pointer) }
+    /// NUL-terminated label strings, valid as long as the model.
+    private let labelCStrings: [Int: UnsafeMutablePointer<CChar>]
+
+    private init(spec: ModelSpec, path: String, weights: AlignedBuffer, offsets: [String: Int], parameterCount: Int) throws {
+        self.spec = spec; self.path = path; self.weights = weights; self.offsets = offsets
+        self.parameterCount = parameterCount
+        halves = try AlignedBuffer(floats: max(1, spec.classes))
+        for i in 0..<halves.count { halves.pointer[i] = 0.5 }
+        var labels: [Int: UnsafeMutablePointer<CChar>] = [:]
+        for (i, s) in spec.labels where i >= 0 && i < spec.classes { labels[i] = strdup(s) }
+        labelCStrings = labels
+    }
+
+    deinit { for p in labelCStrings.values { free(p) } }
+
+    var weightBytes: Int { weights.bytes }
+
+    func label(_ index: Int) -> UnsafePointer<CChar>? { labelCStrings[index].map { UnsafePointer($0) } }
+
+    /// Pointer to a weight by key; nil if the model has none (e.g. no layer scale).
+    func weight(_ key: String) -> UnsafePointer<Float>? {
+        offsets[key].map { UnsafePointer(weights.pointer + $0) }
+    }
+
+    func layerWeight(_ i: Int, _ what: String) -> UnsafePointer<Float>? {
+        weight(WeightLayout.layerKey(i, what))
+    }
+
+    /// Loads a directory holding config.json and model.safetensors, or a
+    /// .safetensors file with config.json beside it.
+    static func load(path: String) throws -> Model {
+        guard !path.isEmpty else { throw TesseraError.invalid("model path is empty") }
+        let dir: String, weightsPath: String
+        if isDirectory(path) {
+            dir = path
+            weightsPath = path + "/model.safetensors"
+        } else if path.hasSuffix(".safetensors") {
+            guard fileExists(path) else { throw TesseraError.io("cannot open \(path): no such file") }
+            let slash = path.lastIndex(of: "/")
+            dir = slash.map { String(path[..<$0]) } ?? "."
+            weightsPath = path
+        } else if fileExists(path) {
+            throw TesseraError.invalid("\(path) is neither a model directory nor a .safetensors file")
+        } else {
+            throw TesseraError.io("cannot open \(path): no such file or directory")
+        }
+        let configPath = dir + "/config.json"
+        guard fileExists(configPath) else {
+            throw TesseraError.io("\(dir) has no config.json; expected config.json and model.safetensors")
+        }
+        let config: JSON
+        do { config = try JSON.parse(try readSmallFile(configPath)) } catch let e as TesseraError {
+            throw TesseraError(status: e.status, message: "config.json: \(e.message)")
+        }
+        var preprocessor: JSON? = nil
+        let prePath = dir + "/preprocessor_config.json"
+        if fileExists(prePath) {
+            do { preprocessor = try JSON.parse(try readSmallFile(prePath)) } catch let e as TesseraError {
+                throw TesseraError(status: e.status, message: "preprocessor_config.json: \(e.message)")
+            }
+        }
+        guard fileExists(weightsPath) else { throw TesseraError.io("\(dir) has no model.safetensors") }
+        let file = try SafeTensors(path: weightsPath)
+        let spec = try ModelConfig.spec(config: config, preprocessor: preprocessor, tensors: file.tensors)
+        let layout = WeightLayout(spec: spec)
+        try layout.validate(file.tensors)
+
+        // Sizes are bounded by the validated file, so this allocation is too.
+        var offsets: [String: Int] = [:]
+        var total = 0
+        for item in layout.items {
+            offsets[item.key] = total
+            total += (item.floats + 15) / 16 * 16
+        }
+        let buffer = try AlignedBuffer(floats: total)
+        var params = 0
+        var scratch: AlignedBuffer? = nil
+        for item in layout.items {
+            let dst = buffer.pointer + offsets[item.key]!
+            switch item.kind {
+            case .vector:
+                var at = dst
+                for s in item.sources {
+                    let t = file.tensors[s.name]!
+                    file.readFloats(t, into: at)
+                    at += t.count
+                    params += t.count
+                }
+            case .packed(let n, let k):
+                let (need, _) = n.multipliedReportingOverflow(by: k)
+                if scratch == nil || scratch!.count < need { scratch = try AlignedBuffer(floats: need) }
+                var at = scratch!.pointer
+                for s in item.sources {
+                    let t = file.tensors[s.name]!
+                    file.readFloats(t, into: at)
+                    at += t.count
+                    params += t.count
+                }
+                GemmLayout.packWeights(scratch!.pointer, n: n, k: k, ldw: k, into: dst)
+            }
+        }
+        return try Model(spec: spec, path: path, weights: buffer, offsets: offsets, parameterCount: params)
+    }
+}

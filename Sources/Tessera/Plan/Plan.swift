@@ -1,0 +1,150 @@
+import TesseraKernelCore
+
+/// The session's program: a list of ops over named buffers, each buffer with
+/// an offset in the one arena. Built once at session creation from the model
+/// spec and the input shape; `run` only walks it.
+struct Plan {
+    typealias BufferID = Int
+
+    enum Op {
+        /// uint8 NHWC → normalized float NCHW into `input` (uint8 runs only).
+        case normalize(dst: BufferID)
+        /// Patch embedding + prefix tokens + position embedding into `dst`.
+        case embed(input: BufferID, cols: BufferID, dst: BufferID)
+        case layerNorm(src: BufferID, dst: BufferID, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>)
+        /// dst = residual + scale ⊙ act(src · Wᵀ + bias) over every token row.
+        case linear(src: BufferID, dst: BufferID, n: Int, k: Int, weight: UnsafePointer<Float>,
+                    bias: UnsafePointer<Float>?, gelu: Bool, scale: UnsafePointer<Float>?, residual: BufferID?)
+        case attention(qkv: BufferID, dst: BufferID)
+        case copy(src: BufferID, dst: BufferID)
+        /// Classifier on the token at `token` of each image.
+        case head(src: BufferID, token: Int, dst: BufferID, weight: UnsafePointer<Float>,
+                  bias: UnsafePointer<Float>, scale: UnsafePointer<Float>?, residual: BufferID?)
+    }
+
+    struct Buffer {
+        let name: String
+        /// Floats per image × batch (or a fixed size for scratch).
+        let floats: Int
+        var first = Int.max
+        var last = -1
+        var offset = 0
+        /// Outputs stay live to the end of the run.
+        let isOutput: Bool
+    }
+
+    var buffers: [Buffer] = []
+    var ops: [Op] = []
+    var arenaFloats = 0
+
+    /// Where the outputs live.
+    var input: BufferID = -1
+    var finalTokens: BufferID = -1
+    var logits: BufferID = -1
+    var layerOutputs: [Int: BufferID] = [:]
+    var scratch: BufferID = -1
+
+    mutating func buffer(_ name: String, _ floats: Int, output: Bool = false) -> BufferID {
+        buffers.append(Buffer(name: name, floats: floats, isOutput: output))
+        return buffers.count - 1
+    }
+
+    static func uses(_ op: Op) -> [BufferID] {
+        switch op {
+        case .normalize(let d): return [d]
+        case .embed(let i, let c, let d): return [i, c, d]
+        case .layerNorm(let s, let d, _, _): return [s, d]
+        case .linear(let s, let d, _, _, _, _, _, _, let r): return [s, d] + (r.map { [$0] } ?? [])
+        case .attention(let q, let d): return [q, d]
+        case .copy(let s, let d): return [s, d]
+        case .head(let s, _, let d, _, _, _, let r): return [s, d] + (r.map { [$0] } ?? [])
+        }
+    }
+
+    /// Computes each buffer's live range from the ops and places them.
+    mutating func allocate() {
+        for (i, op) in ops.enumerated() {
+            for b in Plan.uses(op) {
+                buffers[b].first = min(buffers[b].first, i)
+                buffers[b].last = max(buffers[b].last, i)
+            }
+        }
+        let end = ops.count
+        if scratch >= 0 { buffers[scratch].first = 0; buffers[scratch].last = end }
+        for i in buffers.indices {
+            if buffers[i].first == Int.max { buffers[i].first = 0; buffers[i].last = 0 }
+            if buffers[i].isOutput { buffers[i].last = end }
+        }
+        let requests = buffers.map {
+            ArenaPlanner.Request(name: $0.name, floats: $0.floats, first: $0.first, last: $0.last)
+        }
+        let (placements, total) = ArenaPlanner.place(requests)
+        for i in buffers.indices { buffers[i].offset = placements[i].offset }
+        arenaFloats = total
+    }
+
+    /// Sum of every buffer's size, for comparison with the arena.
+    var totalBufferFloats: Int { buffers.reduce(0) { $0 + $1.floats } }
+
+    /// Builds the op list for a model at a given batch and patch grid.
+    static func build(spec s: ModelSpec, model: Model, batch: Int, gridH: Int, gridW: Int,
+                      layers: Set<Int>, scratchFloats: Int) -> Plan {
+        var p = Plan()
+        let d = s.hidden
+        let tokens = s.prefixTokens + gridH * gridW
+        let rows = batch * tokens
+        let patchK = s.channels * s.patch * s.patch
+        p.scratch = p.buffer("scratch", scratchFloats)
+        p.input = p.buffer("input", batch * s.channels * gridH * s.patch * gridW * s.patch)
+        let cols = p.buffer("patches", gridH * gridW * patchK)
+        let xa = p.buffer("stream.a", rows * d)
+        let xb = p.buffer("stream.b", rows * d)
+        let h = p.buffer("normed", rows * d)
+        let qkv = p.buffer("qkv", rows * 3 * d)
+        let attn = p.buffer("attention", rows * d)
+        let mlp = p.buffer("mlp", rows * s.mlp)
+        // Skipped by float runs, which read the caller's array instead.
+        p.ops.append(.normalize(dst: p.input))
+        p.ops.append(.embed(input: p.input, cols: cols, dst: xa))
+        for i in 0..<s.layers {
+            p.ops.append(.layerNorm(src: xa, dst: h, weight: model.layerWeight(i, "ln1.weight")!, bias: model.layerWeight(i, "ln1.bias")!))
+            p.ops.append(.linear(src: h, dst: qkv, n: 3 * d, k: d, weight: model.layerWeight(i, "qkv.weight")!,
+                                 bias: model.layerWeight(i, "qkv.bias")!, gelu: false, scale: nil, residual: nil))
+            p.ops.append(.attention(qkv: qkv, dst: attn))
+            p.ops.append(.linear(src: attn, dst: xb, n: d, k: d, weight: model.layerWeight(i, "proj.weight")!,
+                                 bias: model.layerWeight(i, "proj.bias")!, gelu: false,
+                                 scale: model.layerWeight(i, "ls1"), residual: xa))
+            p.ops.append(.layerNorm(src: xb, dst: h, weight: model.layerWeight(i, "ln2.weight")!, bias: model.layerWeight(i, "ln2.bias")!))
+            p.ops.append(.linear(src: h, dst: mlp, n: s.mlp, k: d, weight: model.layerWeight(i, "fc1.weight")!,
+                                 bias: model.layerWeight(i, "fc1.bias")!, gelu: true, scale: nil, residual: nil))
+            p.ops.append(.linear(src: mlp, dst: xa, n: d, k: s.mlp, weight: model.layerWeight(i, "fc2.weight")!,
+                                 bias: model.layerWeight(i, "fc2.bias")!, gelu: false,
+                                 scale: model.layerWeight(i, "ls2"), residual: xb))
+            if layers.contains(i) {
+                let out = p.buffer("layer.\(i)", rows * d, output: true)
+                p.layerOutputs[i] = out
+                p.ops.append(.copy(src: xa, dst: out))
+            }
+        }
+        p.finalTokens = p.buffer("tokens", rows * d, output: true)
+        p.ops.append(.layerNorm(src: xa, dst: p.finalTokens, weight: model.weight("norm.weight")!, bias: model.weight("norm.bias")!))
+        switch s.head {
+        case .none:
+            break
+        case .cls:
+            p.logits = p.buffer("logits", batch * s.classes, output: true)
+            p.ops.append(.head(src: p.finalTokens, token: 0, dst: p.logits, weight: model.weight("head.weight")!,
+                               bias: model.weight("head.bias")!, scale: nil, residual: nil))
+        case .clsAndDistillation:
+            // logits = ½(cls head) + ½(distillation head), via the epilogue.
+            let half = p.buffer("logits.distillation", batch * s.classes)
+            p.logits = p.buffer("logits", batch * s.classes, output: true)
+            p.ops.append(.head(src: p.finalTokens, token: 1, dst: half, weight: model.weight("dist_head.weight")!,
+                               bias: model.weight("dist_head.bias")!, scale: model.halfVector, residual: nil))
+            p.ops.append(.head(src: p.finalTokens, token: 0, dst: p.logits, weight: model.weight("head.weight")!,
+                               bias: model.weight("head.bias")!, scale: model.halfVector, residual: half))
+        }
+        p.allocate()
+        return p
+    }
+}

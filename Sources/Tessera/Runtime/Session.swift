@@ -1,0 +1,279 @@
+import CTesseraABI
+import Synchronization
+import TesseraKernelCore
+
+/// A model fixed to one input shape: the plan, its arena, the position
+/// embedding resized to the patch grid, and the threads. One run at a time.
+final class Session {
+    let model: Model
+    let batch: Int
+    let height: Int
+    let width: Int
+    let gridH: Int
+    let gridW: Int
+    let tokens: Int
+    let table: KernelTable
+    let blocking: GemmBlocking
+    let plan: Plan
+    private let pool: ThreadPool
+    private let arena: AlignedBuffer
+    /// [positionedPrefix + gridH * gridW, hidden].
+    private let positions: AlignedBuffer
+    private let scratchStride: Int
+    let busy = Atomic<Bool>(false)
+    /// Images in the last successful run; 0 before any.
+    private(set) var lastImages = 0
+
+    struct Options {
+        var batch = 1
+        var height = 0
+        var width = 0
+        var threads = 0
+        var layers: Set<Int> = []
+        var maxArenaBytes = 0
+        var isa: KernelTable.ISA? = nil
+    }
+
+    init(model: Model, options o: Options) throws {
+        let s = model.spec
+        self.model = model
+        guard o.batch >= 1, o.batch <= 4096 else { throw TesseraError.invalid("batch is \(o.batch); expected 1...4096") }
+        let h = o.height == 0 ? s.imageHeight : o.height
+        let w = o.width == 0 ? s.imageWidth : o.width
+        guard h > 0, w > 0, h <= ModelSpec.maxImageSide, w <= ModelSpec.maxImageSide else {
+            throw TesseraError.invalid("image size \(o.height)x\(o.width) is invalid; expected 0 (the trained size \(s.imageHeight)x\(s.imageWidth)) or 1...\(ModelSpec.maxImageSide)")
+        }
+        guard h % s.patch == 0, w % s.patch == 0 else {
+            throw TesseraError.invalid("image size \(h)x\(w) is not a multiple of the patch size \(s.patch); expected e.g. \(h / s.patch * s.patch + (h % s.patch == 0 ? 0 : s.patch))x\(w / s.patch * s.patch + (w % s.patch == 0 ? 0 : s.patch))")
+        }
+        guard o.threads >= 0, o.threads <= 256 else { throw TesseraError.invalid("num_threads is \(o.threads); expected 0 (all available cores) or 1...256") }
+        for l in o.layers where l < 0 || l >= s.layers {
+            throw TesseraError.invalid("layer \(l) requested; the model has layers 0...\(s.layers - 1)")
+        }
+        let isa = o.isa ?? Machine.defaultISA
+        guard Machine.supports(isa) else {
+            throw TesseraError.unsupported("kernel variant \(isa.name) requested but this CPU does not support it; best available: \(Machine.bestISA.name)")
+        }
+        batch = o.batch; height = h; width = w
+        gridH = h / s.patch; gridW = w / s.patch
+        tokens = s.prefixTokens + gridH * gridW
+        table = Machine.table(isa)
+        blocking = GemmBlocking.forCaches(l1: Machine.caches.l1, l2: Machine.caches.l2, mr: table.gemmMR, nr: table.gemmNR)
+        let threads = o.threads == 0 ? Machine.availableCores : o.threads
+
+        // Sizes from the options: check them before allocating anything.
+        let rows = try checkedProduct([batch, tokens], what: "session")
+        let activation = try checkedProduct([rows, max(3 * s.hidden, s.mlp)], what: "session activations")
+        guard activation < (1 << 40) else { throw TesseraError.outOfMemory("a \(batch)x\(h)x\(w) session would need more than 4 TiB of activations") }
+        let perThread = max(blocking.scratchFloats, AttentionArgs.scratchFloats(tokens: tokens, headDim: s.headDim))
+        scratchStride = (perThread + 15) / 16 * 16
+        let plan = Plan.build(spec: s, model: model, batch: batch, gridH: gridH, gridW: gridW,
+                              layers: o.layers, scratchFloats: scratchStride * threads)
+        let arenaBytes = plan.arenaFloats * 4
+        if o.maxArenaBytes > 0 && arenaBytes > o.maxArenaBytes {
+            throw TesseraError.outOfMemory("the session needs a \(arenaBytes)-byte arena; max_arena_bytes is \(o.maxArenaBytes)")
+        }
+        self.plan = plan
+        arena = try AlignedBuffer(floats: plan.arenaFloats)
+        positions = try AlignedBuffer(floats: (s.positionedPrefix + gridH * gridW) * s.hidden)
+        pool = try ThreadPool(threads: threads)
+        Session.preparePositions(model: model, gridH: gridH, gridW: gridW, into: positions.pointer)
+    }
+
+    deinit { pool.shutdown() }
+
+    var arenaBytes: Int { arena.bytes }
+    var threadCount: Int { pool.count }
+
+    /// Copies the prefix positions and resizes the patch grid as the family's
+    /// reference does; an unchanged grid is copied as is (as the references do).
+    static func preparePositions(model: Model, gridH: Int, gridW: Int, into dst: UnsafeMutablePointer<Float>) {
+        let s = model.spec
+        let d = s.hidden
+        let table = model.weight("pos")!
+        dst.update(from: table, count: s.positionedPrefix * d)
+        let src = table + s.positionedPrefix * d
+        let out = dst + s.positionedPrefix * d
+        if gridH == s.posGrid && gridW == s.posGrid {
+            out.update(from: src, count: gridH * gridW * d)
+        } else {
+            PositionResize.resize(src, rows: s.posGrid, cols: s.posGrid, dim: d, outRows: gridH, outCols: gridW,
+                                  mode: s.posResize, into: out)
+        }
+    }
+
+    func pointer(_ b: Plan.BufferID) -> UnsafeMutablePointer<Float> { arena.pointer + plan.buffers[b].offset }
+
+    enum Input {
+        case float(UnsafePointer<Float>)
+        case rgb8(UnsafePointer<UInt8>)
+    }
+
+    /// Executes the plan on `images` images. No heap allocation happens here.
+    func run(_ input: Input, images: Int) throws {
+        guard images >= 1, images <= batch else {
+            throw TesseraError.invalid("images is \(images); expected 1...\(batch) (the session's batch)")
+        }
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            throw TesseraError(status: TESSERA_ERR_BUSY, message: "the session is already running on another thread; use one session per thread")
+        }
+        defer { busy.store(false, ordering: .releasing) }
+        lastImages = 0
+        let executor = Executor(session: self, images: images, input: input)
+        for op in plan.ops { executor.execute(op) }
+        lastImages = images
+    }
+
+    // MARK: Execution
+
+    struct Executor {
+        let session: Session
+        let images: Int
+        let input: Input
+
+        var spec: ModelSpec { session.model.spec }
+
+        func execute(_ op: Plan.Op) {
+            let s = session, sp = s.model.spec
+            let rows = images * s.tokens
+            switch op {
+            case .normalize(let dst):
+                guard case .rgb8(let px) = input else { return }
+                let plane = s.height * s.width
+                let m = (sp.mean[0], sp.mean[1], sp.mean[2]), sd = (sp.std[0], sp.std[1], sp.std[2])
+                let out = s.pointer(dst)
+                s.pool.run { t in
+                    let n = s.pool.count
+                    for b in (t * images / n)..<((t + 1) * images / n) {
+                        ImageOps.normalizeRGB8(px + b * plane * 3, height: s.height, width: s.width,
+                                               mean: m, std: sd, into: out + b * plane * 3)
+                    }
+                }
+            case .embed(let staged, let cols, let dst):
+                embed(staged: staged, cols: cols, dst: dst)
+            case .layerNorm(let src, let dst, let w, let b):
+                let args = LayerNormArgs(x: s.pointer(src), y: s.pointer(dst), rows: rows, n: sp.hidden,
+                                         ldx: sp.hidden, ldy: sp.hidden, weight: w, bias: b, eps: sp.eps)
+                let n = s.pool.count
+                s.pool.run { t in s.table.layerNorm(args, t, n) }
+            case .linear(let src, let dst, let n, let k, let w, let bias, let gelu, let scale, let residual):
+                gemm(m: rows, n: n, k: k, a: s.pointer(src), lda: k, b: w, c: s.pointer(dst), ldc: n,
+                     epilogue: GemmEpilogue(bias: bias, gelu: gelu, scale: scale,
+                                            residual: residual.map { UnsafePointer(s.pointer($0)) }, ldr: n))
+            case .attention(let qkv, let dst):
+                let args = AttentionArgs(qkv: s.pointer(qkv), ldqkv: 3 * sp.hidden, out: s.pointer(dst), ldo: sp.hidden,
+                                         batch: images, tokens: s.tokens, heads: sp.heads, headDim: sp.headDim,
+                                         scale: 1 / Float(sp.headDim).squareRoot(),
+                                         scratch: s.pointer(s.plan.scratch), scratchStride: s.scratchStride)
+                let n = s.pool.count
+                s.pool.run { t in s.table.attention(args, t, n) }
+            case .copy(let src, let dst):
+                s.pointer(dst).update(from: s.pointer(src), count: rows * sp.hidden)
+            case .head(let src, let token, let dst, let w, let bias, let scale, let residual):
+                gemm(m: images, n: sp.classes, k: sp.hidden, a: s.pointer(src) + token * sp.hidden,
+                     lda: s.tokens * sp.hidden, b: w, c: s.pointer(dst), ldc: sp.classes,
+                     epilogue: GemmEpilogue(bias: bias, scale: scale,
+                                            residual: residual.map { UnsafePointer(s.pointer($0)) }, ldr: sp.classes))
+            }
+        }
+
+        func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+                  c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue) {
+            let s = session
+            let args = GemmArgs(m: m, n: n, k: k, a: a, lda: lda, b: b, c: c, ldc: ldc, epilogue: epilogue,
+                                blocking: s.blocking, scratch: s.pointer(s.plan.scratch),
+                                scratchStride: s.scratchStride)
+            let threads = s.pool.count
+            s.pool.run { t in s.table.gemm(args, t, threads) }
+        }
+
+        /// Patches → GEMM with the patch weight, + bias + position; then the
+        /// prefix tokens (CLS, distillation, registers) with their positions.
+        func embed(staged: Plan.BufferID, cols: Plan.BufferID, dst: Plan.BufferID) {
+            let s = session, sp = s.model.spec
+            let d = sp.hidden
+            let c = sp.channels
+            let imageFloats = c * s.height * s.width
+            let x = s.pointer(dst)
+            let patches = s.pointer(cols)
+            let patchK = c * sp.patch * sp.patch
+            let pos = UnsafePointer(s.positions.pointer)
+            for b in 0..<images {
+                let img: UnsafePointer<Float>
+                switch input {
+                case .float(let p): img = p + b * imageFloats
+                case .rgb8: img = UnsafePointer(s.pointer(staged)) + b * imageFloats
+                }
+                ImageOps.im2col(img, channels: c, height: s.height, width: s.width, patch: sp.patch, into: patches)
+                let row0 = x + (b * s.tokens + sp.prefixTokens) * d
+                gemm(m: s.gridH * s.gridW, n: d, k: patchK, a: patches, lda: patchK,
+                     b: s.model.weight("patch.weight")!, c: row0, ldc: d,
+                     epilogue: GemmEpilogue(bias: s.model.weight("patch.bias")!,
+                                            residual: pos + sp.positionedPrefix * d, ldr: d))
+                // Prefix tokens.
+                let base = x + b * s.tokens * d
+                var j = 0
+                base.update(from: s.model.weight("cls")!, count: d); j += 1
+                if sp.hasDistillation { (base + j * d).update(from: s.model.weight("dist")!, count: d); j += 1 }
+                if sp.registers > 0 { (base + j * d).update(from: s.model.weight("registers")!, count: sp.registers * d) }
+                for t in 0..<sp.positionedPrefix {
+                    let row = base + t * d, p = pos + t * d
+                    for i in 0..<d { row[i] += p[i] }
+                }
+            }
+        }
+    }
+
+    // MARK: Outputs
+
+    /// Shape of an output of the last run (rank 2 or 3).
+    func outputShape(_ which: tessera_output) throws -> [Int] {
+        guard lastImages > 0 else { throw TesseraError.state("no output yet: call tessera_run_f32 or tessera_run_rgb8 first") }
+        let s = model.spec, b = lastImages
+        switch which {
+        case TESSERA_OUTPUT_LOGITS:
+            guard s.classes > 0 else { throw TesseraError.unavailable("the model has no classifier head, so no logits") }
+            return [b, s.classes]
+        case TESSERA_OUTPUT_EMBEDDING: return [b, s.hidden]
+        case TESSERA_OUTPUT_PATCH_TOKENS: return [b, gridH * gridW, s.hidden]
+        case TESSERA_OUTPUT_REGISTER_TOKENS:
+            guard s.registers > 0 else { throw TesseraError.unavailable("the model has no register tokens") }
+            return [b, s.registers, s.hidden]
+        default:
+            let k = Int(which) - Int(TESSERA_OUTPUT_LAYER_BASE)
+            guard Int(which) >= Int(TESSERA_OUTPUT_LAYER_BASE), k < s.layers else {
+                throw TesseraError.invalid("unknown output \(which); expected TESSERA_OUTPUT_LOGITS, _EMBEDDING, _PATCH_TOKENS, _REGISTER_TOKENS or TESSERA_OUTPUT_LAYER(0...\(s.layers - 1))")
+            }
+            guard plan.layerOutputs[k] != nil else {
+                throw TesseraError.unavailable("layer \(k) was not requested; set bit \(k) of layers_mask when creating the session")
+            }
+            return [b, tokens, s.hidden]
+        }
+    }
+
+    /// Copies an output into `dst`, which holds `capacity` floats.
+    func copyOutput(_ which: tessera_output, into dst: UnsafeMutablePointer<Float>, capacity: Int) throws {
+        let shape = try outputShape(which)
+        let need = shape.reduce(1, *)
+        guard capacity >= need else {
+            throw TesseraError.invalid("destination holds \(capacity) floats; the output \(shape) needs \(need)")
+        }
+        let s = model.spec, d = s.hidden
+        let tokensPtr = pointer(plan.finalTokens)
+        switch which {
+        case TESSERA_OUTPUT_LOGITS:
+            dst.update(from: pointer(plan.logits), count: need)
+        case TESSERA_OUTPUT_EMBEDDING:
+            for b in 0..<lastImages { (dst + b * d).update(from: tokensPtr + b * tokens * d, count: d) }
+        case TESSERA_OUTPUT_PATCH_TOKENS:
+            let n = gridH * gridW * d
+            for b in 0..<lastImages { (dst + b * n).update(from: tokensPtr + (b * tokens + s.prefixTokens) * d, count: n) }
+        case TESSERA_OUTPUT_REGISTER_TOKENS:
+            let n = s.registers * d, first = s.prefixTokens - s.registers
+            for b in 0..<lastImages { (dst + b * n).update(from: tokensPtr + (b * tokens + first) * d, count: n) }
+        default:
+            let k = Int(which) - Int(TESSERA_OUTPUT_LAYER_BASE)
+            dst.update(from: pointer(plan.layerOutputs[k]!), count: need)
+        }
+    }
+}

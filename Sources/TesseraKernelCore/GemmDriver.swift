@@ -1,0 +1,77 @@
+/// The blocked GEMM loop around a micro-kernel (Goto/BLIS order: K blocks,
+/// then M blocks of packed A, then B slivers, then A micro-panels).
+///
+/// Threads split the columns of C statically, in units of the kernel's width:
+/// every element is computed by one thread in the same order whatever the
+/// thread count, so results are bit-identical for any number of threads.
+@inlinable
+public func gemmPart<K: GemmMicroKernel>(_ kernel: K.Type, _ g: GemmArgs, thread t: Int, of nt: Int) {
+    let nr = K.nr, mr = K.mr
+    let blocksN = (g.n + nr - 1) / nr
+    let jb0 = t * blocksN / nt, jb1 = (t + 1) * blocksN / nt
+    if jb0 >= jb1 || g.m == 0 { return }
+    let scratch = g.scratch + t * g.scratchStride
+    let kcMax = max(1, g.blocking.kc)
+    let mcMax = max(mr, (g.blocking.mc / mr) * mr)
+    let pw = GemmLayout.panelWidth
+    var k0 = 0
+    while k0 < g.k {
+        let kc = min(kcMax, g.k - k0)
+        let first = k0 == 0, last = k0 + kc == g.k
+        var m0 = 0
+        while m0 < g.m {
+            let mc = min(mcMax, g.m - m0)
+            packA(g.a + m0 * g.lda + k0, lda: g.lda, rows: mc, depth: kc, mr: mr, into: scratch)
+            for jb in jb0..<jb1 {
+                let col = jb * nr
+                let bp = g.b + (col / pw) * g.k * pw + k0 * pw + (col % pw)
+                let cols = min(nr, g.n - col)
+                var i = 0
+                while i < mc {
+                    K.run(kc: kc, a: scratch + i * kc, b: bp, ldb: pw,
+                          c: g.c + (m0 + i) * g.ldc + col, ldc: g.ldc,
+                          rows: min(mr, mc - i), cols: cols, first: first, last: last,
+                          epilogue: g.epilogue, row: m0 + i, col: col)
+                    i += mr
+                }
+            }
+            m0 += mc
+        }
+        k0 += kc
+    }
+    // K == 0: C = epilogue(0).
+    if g.k == 0 {
+        for jb in jb0..<jb1 {
+            let col = jb * nr
+            let cols = min(nr, g.n - col)
+            for r in 0..<g.m {
+                finishRow(K.V(repeating: 0), K.V(repeating: 0), g.c + r * g.ldc + col, cols: cols,
+                          first: true, last: true, g.epilogue, row: r, col: col)
+            }
+        }
+    }
+}
+
+/// Packs rows × depth of A into micro-panels of `mr` rows, [depth][mr] each;
+/// rows past the end are zero.
+@inlinable @inline(__always)
+public func packA(_ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, mr: Int,
+                  into dst: UnsafeMutablePointer<Float>) {
+    var i = 0
+    while i < rows {
+        let panel = dst + i * depth
+        let r = min(mr, rows - i)
+        for rr in 0..<r {
+            let src = a + (i + rr) * lda
+            var d = panel + rr
+            for kk in 0..<depth { d.pointee = src[kk]; d += mr }
+        }
+        if r < mr {
+            for rr in r..<mr {
+                var d = panel + rr
+                for _ in 0..<depth { d.pointee = 0; d += mr }
+            }
+        }
+        i += mr
+    }
+}

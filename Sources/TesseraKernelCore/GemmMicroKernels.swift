@@ -1,0 +1,154 @@
+/// Register-blocked GEMM micro-kernels: an `mr` × `nr` tile of C held in
+/// registers while a packed A micro-panel ([kc][mr]) and a B sliver (kc rows
+/// of `nr` floats, `ldb` apart) stream through.
+public protocol GemmMicroKernel {
+    associatedtype V: VectorFloat
+    static var mr: Int { get }
+    static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                    c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
+                    first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int)
+}
+
+extension GemmMicroKernel {
+    @inlinable public static var nr: Int { 2 * V.scalarCount }
+}
+
+@inlinable @inline(__always)
+func loadPartial<V: VectorFloat>(_ p: UnsafePointer<Float>, _ n: Int) -> V {
+    if n >= V.scalarCount { return V.load(p) }
+    var v = V(repeating: 0)
+    for i in 0..<max(0, n) { v[i] = p[i] }
+    return v
+}
+
+@inlinable @inline(__always)
+func storePartial<V: VectorFloat>(_ v: V, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    if n >= V.scalarCount { v.store(p); return }
+    for i in 0..<max(0, n) { p[i] = v[i] }
+}
+
+/// Adds the previous partial sums (unless first) and, on the last K block,
+/// applies the epilogue; then stores one row of a tile (two vectors).
+@inlinable @inline(__always)
+func finishRow<V: VectorFloat>(_ x0: V, _ x1: V, _ c: UnsafeMutablePointer<Float>, cols: Int,
+                               first: Bool, last: Bool, _ ep: GemmEpilogue, row: Int, col: Int) {
+    let w = V.scalarCount
+    var v0 = x0, v1 = x1
+    let n0 = min(cols, w), n1 = cols - w
+    if !first {
+        v0 += loadPartial(UnsafePointer(c), n0)
+        v1 += loadPartial(UnsafePointer(c + w), n1)
+    }
+    if last {
+        if let bias = ep.bias {
+            v0 += loadPartial(bias + col, n0)
+            v1 += loadPartial(bias + col + w, n1)
+        }
+        if ep.gelu { v0 = vgelu(v0); v1 = vgelu(v1) }
+        if let s = ep.scale {
+            v0 *= loadPartial(s + col, n0)
+            v1 *= loadPartial(s + col + w, n1)
+        }
+        if let r = ep.residual {
+            let rp = r + row * ep.ldr + col
+            v0 += loadPartial(rp, n0)
+            v1 += loadPartial(rp + w, n1)
+        }
+    }
+    if cols == 2 * w {
+        v0.store(c); v1.store(c + w)
+    } else {
+        storePartial(v0, c, n0)
+        storePartial(v1, c + w, n1)
+    }
+}
+
+/// 6 rows × 2 vectors: 12 accumulators + 2 B vectors + 1 broadcast fit the
+/// 16 registers of SSE/AVX2.
+public enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
+    @inlinable public static var mr: Int { 6 }
+
+    @inlinable @inline(__always)
+    public static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                           c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
+                           first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int) {
+        let w = V.scalarCount
+        var c00 = V(repeating: 0), c01 = V(repeating: 0)
+        var c10 = V(repeating: 0), c11 = V(repeating: 0)
+        var c20 = V(repeating: 0), c21 = V(repeating: 0)
+        var c30 = V(repeating: 0), c31 = V(repeating: 0)
+        var c40 = V(repeating: 0), c41 = V(repeating: 0)
+        var c50 = V(repeating: 0), c51 = V(repeating: 0)
+        var pa = a, pb = b
+        for _ in 0..<kc {
+            let b0 = V.load(pb), b1 = V.load(pb + w)
+            var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
+            x = V(repeating: pa[1]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
+            x = V(repeating: pa[2]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
+            x = V(repeating: pa[3]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
+            x = V(repeating: pa[4]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
+            x = V(repeating: pa[5]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
+            pa += 6; pb += ldb
+        }
+        finishRow(c00, c01, c, cols: cols, first: first, last: last, epilogue, row: row, col: col)
+        if rows > 1 { finishRow(c10, c11, c + ldc, cols: cols, first: first, last: last, epilogue, row: row + 1, col: col) }
+        if rows > 2 { finishRow(c20, c21, c + 2 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 2, col: col) }
+        if rows > 3 { finishRow(c30, c31, c + 3 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 3, col: col) }
+        if rows > 4 { finishRow(c40, c41, c + 4 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 4, col: col) }
+        if rows > 5 { finishRow(c50, c51, c + 5 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 5, col: col) }
+    }
+}
+
+/// 12 rows × 2 vectors: 24 accumulators + 2 B vectors + 1 broadcast fit the
+/// 32 registers of AVX-512.
+public enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
+    @inlinable public static var mr: Int { 12 }
+
+    @inlinable @inline(__always)
+    public static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                           c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
+                           first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int) {
+        let w = V.scalarCount
+        var c00 = V(repeating: 0), c01 = V(repeating: 0)
+        var c10 = V(repeating: 0), c11 = V(repeating: 0)
+        var c20 = V(repeating: 0), c21 = V(repeating: 0)
+        var c30 = V(repeating: 0), c31 = V(repeating: 0)
+        var c40 = V(repeating: 0), c41 = V(repeating: 0)
+        var c50 = V(repeating: 0), c51 = V(repeating: 0)
+        var c60 = V(repeating: 0), c61 = V(repeating: 0)
+        var c70 = V(repeating: 0), c71 = V(repeating: 0)
+        var c80 = V(repeating: 0), c81 = V(repeating: 0)
+        var c90 = V(repeating: 0), c91 = V(repeating: 0)
+        var ca0 = V(repeating: 0), ca1 = V(repeating: 0)
+        var cb0 = V(repeating: 0), cb1 = V(repeating: 0)
+        var pa = a, pb = b
+        for _ in 0..<kc {
+            let b0 = V.load(pb), b1 = V.load(pb + w)
+            var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
+            x = V(repeating: pa[1]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
+            x = V(repeating: pa[2]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
+            x = V(repeating: pa[3]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
+            x = V(repeating: pa[4]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
+            x = V(repeating: pa[5]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
+            x = V(repeating: pa[6]); V.madd(&c60, x, b0); V.madd(&c61, x, b1)
+            x = V(repeating: pa[7]); V.madd(&c70, x, b0); V.madd(&c71, x, b1)
+            x = V(repeating: pa[8]); V.madd(&c80, x, b0); V.madd(&c81, x, b1)
+            x = V(repeating: pa[9]); V.madd(&c90, x, b0); V.madd(&c91, x, b1)
+            x = V(repeating: pa[10]); V.madd(&ca0, x, b0); V.madd(&ca1, x, b1)
+            x = V(repeating: pa[11]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
+            pa += 12; pb += ldb
+        }
+        finishRow(c00, c01, c, cols: cols, first: first, last: last, epilogue, row: row, col: col)
+        if rows > 1 { finishRow(c10, c11, c + ldc, cols: cols, first: first, last: last, epilogue, row: row + 1, col: col) }
+        if rows > 2 { finishRow(c20, c21, c + 2 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 2, col: col) }
+        if rows > 3 { finishRow(c30, c31, c + 3 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 3, col: col) }
+        if rows > 4 { finishRow(c40, c41, c + 4 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 4, col: col) }
+        if rows > 5 { finishRow(c50, c51, c + 5 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 5, col: col) }
+        if rows > 6 { finishRow(c60, c61, c + 6 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 6, col: col) }
+        if rows > 7 { finishRow(c70, c71, c + 7 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 7, col: col) }
+        if rows > 8 { finishRow(c80, c81, c + 8 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 8, col: col) }
+        if rows > 9 { finishRow(c90, c91, c + 9 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 9, col: col) }
+        if rows > 10 { finishRow(ca0, ca1, c + 10 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 10, col: col) }
+        if rows > 11 { finishRow(cb0, cb1, c + 11 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 11, col: col) }
+    }
+}

@@ -1,0 +1,27 @@
+/// One instruction set's kernels. The runtime holds one table per session and
+/// calls through it; each entry does one thread's static share of the work.
+public struct KernelTable: @unchecked Sendable {
+    public enum ISA: Int32, Sendable, Comparable {
+        case portable = 1, avx2 = 2, avx512 = 3
+        public static func < (a: ISA, b: ISA) -> Bool { a.rawValue < b.rawValue }
+        public var name: String {
+            switch self { case .portable: "portable"; case .avx2: "avx2"; case .avx512: "avx512" }
+        }
+    }
+
+    public let isa: ISA
+    /// Micro-kernel tile, for sizing GEMM blocking.
+    public let gemmMR: Int
+    public let gemmNR: Int
+    public let gemm: (GemmArgs, Int, Int) -> Void
+    public let layerNorm: (LayerNormArgs, Int, Int) -> Void
+    public let attention: (AttentionArgs, Int, Int) -> Void
+
+    public init(isa: ISA, gemmMR: Int, gemmNR: Int,
+                gemm: @escaping (GemmArgs, Int, Int) -> Void,
+                layerNorm: @escaping (LayerNormArgs, Int, Int) -> Void,
+                attention: @escaping (AttentionArgs, Int, Int) -> Void) {
+        self.isa = isa; self.gemmMR = gemmMR; self.gemmNR = gemmNR
+        self.gemm = gemm; self.layerNorm = layerNorm; self.attention = attention
+    }
+}

@@ -1,0 +1,40 @@
+import TesseraKernelCore
+
+/// The kernels built for AVX2 + FMA (`-target-cpu haswell`): 8-float vectors,
+/// a 6 × 16 GEMM tile in 15 of the 16 ymm registers.
+public enum AVX2Kernels {
+    public static let table = KernelTable(
+        isa: .avx2, gemmMR: Kernel6x2<SIMD8<Float>>.mr, gemmNR: Kernel6x2<SIMD8<Float>>.nr,
+        gemm: { gemm($0, $1, $2) }, layerNorm: { layerNorm($0, $1, $2) },
+        attention: { attention($0, $1, $2) })
+
+    @inline(never)
+    public static func gemm(_ g: GemmArgs, _ t: Int, _ n: Int) {
+        gemmPart(Kernel6x2<SIMD8<Float>>.self, g, thread: t, of: n)
+    }
+
+    @inline(never)
+    public static func layerNorm(_ a: LayerNormArgs, _ t: Int, _ n: Int) {
+        layerNormPart(SIMD8<Float>.self, a, thread: t, of: n)
+    }
+
+    @inline(never)
+    public static func attention(_ a: AttentionArgs, _ t: Int, _ n: Int) {
+        attentionPart(SIMD8<Float>.self, a, thread: t, of: n)
+    }
+
+    /// Exposed for the accuracy tests of the vector math on this ISA.
+    @inline(never)
+    public static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n { vgelu(SIMD8<Float>(UnsafeBufferPointer(start: x + i, count: 8))).store(y + i); i += 8 }
+        while i < n { y[i] = sgelu(x[i]); i += 1 }
+    }
+
+    @inline(never)
+    public static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n { vexp(SIMD8<Float>(UnsafeBufferPointer(start: x + i, count: 8))).store(y + i); i += 8 }
+        while i < n { y[i] = sexp(x[i]); i += 1 }
+    }
+}
