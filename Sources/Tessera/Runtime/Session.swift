@@ -241,8 +241,11 @@ final class Session {
             return [b, s.registers, s.hidden]
         default:
             let k = Int(which) - Int(TESSERA_OUTPUT_LAYER_BASE)
-            guard Int(which) >= Int(TESSERA_OUTPUT_LAYER_BASE), k < s.layers else {
+            guard Int(which) >= Int(TESSERA_OUTPUT_LAYER_BASE) else {
                 throw TesseraError.invalid("unknown output \(which); expected TESSERA_OUTPUT_LOGITS, _EMBEDDING, _PATCH_TOKENS, _REGISTER_TOKENS or TESSERA_OUTPUT_LAYER(0...\(s.layers - 1))")
+            }
+            guard k < s.layers else {
+                throw TesseraError.unavailable("layer \(k) does not exist; the model has layers 0...\(s.layers - 1)")
             }
             guard plan.layerOutputs[k] != nil else {
                 throw TesseraError.unavailable("layer \(k) was not requested; set bit \(k) of layers_mask when creating the session")

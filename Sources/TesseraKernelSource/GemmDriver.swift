@@ -1,11 +1,12 @@
+import TesseraKernelCore
+
 /// The blocked GEMM loop around a micro-kernel (Goto/BLIS order: K blocks,
 /// then M blocks of packed A, then B slivers, then A micro-panels).
 ///
 /// Threads split the columns of C statically, in units of the kernel's width:
 /// every element is computed by one thread in the same order whatever the
 /// thread count, so results are bit-identical for any number of threads.
-@inlinable
-public func gemmPart<K: GemmMicroKernel>(_ kernel: K.Type, _ g: GemmArgs, thread t: Int, of nt: Int) {
+func gemmPart<K: GemmMicroKernel>(_ kernel: K.Type, _ g: GemmArgs, thread t: Int, of nt: Int) {
     let nr = K.nr, mr = K.mr
     let blocksN = (g.n + nr - 1) / nr
     let jb0 = t * blocksN / nt, jb1 = (t + 1) * blocksN / nt
@@ -54,8 +55,8 @@ public func gemmPart<K: GemmMicroKernel>(_ kernel: K.Type, _ g: GemmArgs, thread
 
 /// Packs rows × depth of A into micro-panels of `mr` rows, [depth][mr] each;
 /// rows past the end are zero.
-@inlinable @inline(__always)
-public func packA(_ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, mr: Int,
+@inline(__always)
+func packA(_ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, mr: Int,
                   into dst: UnsafeMutablePointer<Float>) {
     var i = 0
     while i < rows {

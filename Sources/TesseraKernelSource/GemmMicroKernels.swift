@@ -1,7 +1,9 @@
+import TesseraKernelCore
+
 /// Register-blocked GEMM micro-kernels: an `mr` × `nr` tile of C held in
 /// registers while a packed A micro-panel ([kc][mr]) and a B sliver (kc rows
 /// of `nr` floats, `ldb` apart) stream through.
-public protocol GemmMicroKernel {
+protocol GemmMicroKernel {
     associatedtype V: VectorFloat
     static var mr: Int { get }
     static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
@@ -10,10 +12,10 @@ public protocol GemmMicroKernel {
 }
 
 extension GemmMicroKernel {
-    @inlinable public static var nr: Int { 2 * V.scalarCount }
+    static var nr: Int { 2 * V.scalarCount }
 }
 
-@inlinable @inline(__always)
+@inline(__always)
 func loadPartial<V: VectorFloat>(_ p: UnsafePointer<Float>, _ n: Int) -> V {
     if n >= V.scalarCount { return V.load(p) }
     var v = V(repeating: 0)
@@ -21,7 +23,7 @@ func loadPartial<V: VectorFloat>(_ p: UnsafePointer<Float>, _ n: Int) -> V {
     return v
 }
 
-@inlinable @inline(__always)
+@inline(__always)
 func storePartial<V: VectorFloat>(_ v: V, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
     if n >= V.scalarCount { v.store(p); return }
     for i in 0..<max(0, n) { p[i] = v[i] }
@@ -29,7 +31,7 @@ func storePartial<V: VectorFloat>(_ v: V, _ p: UnsafeMutablePointer<Float>, _ n:
 
 /// Adds the previous partial sums (unless first) and, on the last K block,
 /// applies the epilogue; then stores one row of a tile (two vectors).
-@inlinable @inline(__always)
+@inline(__always)
 func finishRow<V: VectorFloat>(_ x0: V, _ x1: V, _ c: UnsafeMutablePointer<Float>, cols: Int,
                                first: Bool, last: Bool, _ ep: GemmEpilogue, row: Int, col: Int) {
     let w = V.scalarCount
@@ -65,11 +67,11 @@ func finishRow<V: VectorFloat>(_ x0: V, _ x1: V, _ c: UnsafeMutablePointer<Float
 
 /// 6 rows × 2 vectors: 12 accumulators + 2 B vectors + 1 broadcast fit the
 /// 16 registers of SSE/AVX2.
-public enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
-    @inlinable public static var mr: Int { 6 }
+enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
+    static var mr: Int { 6 }
 
-    @inlinable @inline(__always)
-    public static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+    @inline(__always)
+    static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
                            c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
                            first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int) {
         let w = V.scalarCount
@@ -101,11 +103,11 @@ public enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
 
 /// 12 rows × 2 vectors: 24 accumulators + 2 B vectors + 1 broadcast fit the
 /// 32 registers of AVX-512.
-public enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
-    @inlinable public static var mr: Int { 12 }
+enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
+    static var mr: Int { 12 }
 
-    @inlinable @inline(__always)
-    public static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+    @inline(__always)
+    static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
                            c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
                            first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int) {
         let w = V.scalarCount

@@ -1,20 +1,22 @@
+import TesseraKernelCore
+
 /// Vectorized transcendental functions used by softmax and GELU.
 ///
 /// Error bounds (checked against libm in the tests over the ranges used):
 /// - `vexp`: relative error below 3e-7 for x in [-87, 88]; 0 below -87.3.
 /// - `verf`: absolute error below 2e-7 (Abramowitz & Stegun 7.1.26 with an
 ///   exact exp), so GELU's absolute error is below 1e-7 * |x|.
-public enum VectorMath {
-    @usableFromInline static let log2e: Float = 1.44269504088896341
-    @usableFromInline static let ln2Hi: Float = 0.693145751953125
-    @usableFromInline static let ln2Lo: Float = 1.42860682030941723212e-6
+enum VectorMath {
+    static let log2e: Float = 1.44269504088896341
+    static let ln2Hi: Float = 0.693145751953125
+    static let ln2Lo: Float = 1.42860682030941723212e-6
     /// 1.5 * 2^23: adding it to a float of magnitude < 2^22 leaves its
     /// rounded integer value in the low mantissa bits.
-    @usableFromInline static let magic: Float = 12582912.0
+    static let magic: Float = 12582912.0
 }
 
-@inlinable @inline(__always)
-public func vexp<V: VectorFloat>(_ x0: V) -> V {
+@inline(__always)
+func vexp<V: VectorFloat>(_ x0: V) -> V {
     let x = x0.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.7))
     let n = (x * VectorMath.log2e).rounded(.toNearestOrEven)
     var r = x - n * VectorMath.ln2Hi
@@ -34,8 +36,8 @@ public func vexp<V: VectorFloat>(_ x0: V) -> V {
     return p * unsafeBitCast(scaleBits, to: V.self)
 }
 
-@inlinable @inline(__always)
-public func verf<V: VectorFloat>(_ x: V) -> V {
+@inline(__always)
+func verf<V: VectorFloat>(_ x: V) -> V {
     let zero = V(repeating: 0)
     let ax = x.replacing(with: -x, where: x .< zero)
     let t = 1.0 / (1.0 + 0.3275911 * ax)
@@ -50,13 +52,13 @@ public func verf<V: VectorFloat>(_ x: V) -> V {
 }
 
 /// GELU with the exact (erf) form, as PyTorch's default `nn.GELU()`.
-@inlinable @inline(__always)
-public func vgelu<V: VectorFloat>(_ x: V) -> V {
+@inline(__always)
+func vgelu<V: VectorFloat>(_ x: V) -> V {
     0.5 * x * (1.0 + verf(x * 0.70710678118654752))
 }
 
 /// Scalar twins for tails.
-@inlinable @inline(__always)
-public func sexp(_ x: Float) -> Float { vexp(SIMD4<Float>(repeating: x))[0] }
-@inlinable @inline(__always)
-public func sgelu(_ x: Float) -> Float { vgelu(SIMD4<Float>(repeating: x))[0] }
+@inline(__always)
+func sexp(_ x: Float) -> Float { vexp(SIMD4<Float>(repeating: x))[0] }
+@inline(__always)
+func sgelu(_ x: Float) -> Float { vgelu(SIMD4<Float>(repeating: x))[0] }

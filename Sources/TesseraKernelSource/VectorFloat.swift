@@ -1,7 +1,9 @@
+import TesseraKernelCore
+
 /// The float vector types the kernels are written over. Each instruction-set
 /// target instantiates the generic kernels with the widest type its registers
 /// hold: `SIMD4` (SSE2), `SIMD8` (AVX2), `SIMD16` (AVX-512).
-public protocol VectorFloat: SIMD where Scalar == Float {
+protocol VectorFloat: SIMD where Scalar == Float {
     /// The integer vector of the same lane count, for bit manipulation.
     associatedtype Bits: SIMD where Bits.Scalar == Int32
     /// acc += a * b: fused where the instruction set has FMA; a separate
@@ -11,34 +13,34 @@ public protocol VectorFloat: SIMD where Scalar == Float {
 }
 
 extension SIMD4: VectorFloat where Scalar == Float {
-    public typealias Bits = SIMD4<Int32>
-    @inlinable @inline(__always)
-    public static func madd(_ acc: inout Self, _ a: Self, _ b: Self) { acc += a * b }
+    typealias Bits = SIMD4<Int32>
+    @inline(__always)
+    static func madd(_ acc: inout Self, _ a: Self, _ b: Self) { acc += a * b }
 }
 extension SIMD8: VectorFloat where Scalar == Float {
-    public typealias Bits = SIMD8<Int32>
-    @inlinable @inline(__always)
-    public static func madd(_ acc: inout Self, _ a: Self, _ b: Self) { acc.addProduct(a, b) }
+    typealias Bits = SIMD8<Int32>
+    @inline(__always)
+    static func madd(_ acc: inout Self, _ a: Self, _ b: Self) { acc.addProduct(a, b) }
 }
 extension SIMD16: VectorFloat where Scalar == Float {
-    public typealias Bits = SIMD16<Int32>
-    @inlinable @inline(__always)
-    public static func madd(_ acc: inout Self, _ a: Self, _ b: Self) { acc.addProduct(a, b) }
+    typealias Bits = SIMD16<Int32>
+    @inline(__always)
+    static func madd(_ acc: inout Self, _ a: Self, _ b: Self) { acc.addProduct(a, b) }
 }
 
 extension VectorFloat {
-    @inlinable @inline(__always)
-    public static func load(_ p: UnsafePointer<Float>) -> Self {
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> Self {
         UnsafeRawPointer(p).loadUnaligned(as: Self.self)
     }
 
-    @inlinable @inline(__always)
-    public static func load(_ p: UnsafeMutablePointer<Float>) -> Self {
+    @inline(__always)
+    static func load(_ p: UnsafeMutablePointer<Float>) -> Self {
         UnsafeRawPointer(p).loadUnaligned(as: Self.self)
     }
 
-    @inlinable @inline(__always)
-    public func store(_ p: UnsafeMutablePointer<Float>) {
+    @inline(__always)
+    func store(_ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self)
     }
 }

@@ -1,0 +1,54 @@
+import XCTest
+@testable import Tessera
+import TesseraKernelsAVX2
+import TesseraKernelsAVX512
+import TesseraKernelsPortable
+
+/// The vector exp and GELU against libm over the ranges that matter, with
+/// the error bounds stated in VectorMath.swift.
+final class VectorMathTests: XCTestCase {
+    typealias Fn = (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+
+    func variants() -> [(String, Fn, Fn)] {
+        var v: [(String, Fn, Fn)] = [("portable", PortableKernels.exp, PortableKernels.gelu)]
+        if Machine.hasAVX2 { v.append(("avx2", AVX2Kernels.exp, AVX2Kernels.gelu)) }
+        if Machine.hasAVX512 { v.append(("avx512", AVX512Kernels.exp, AVX512Kernels.gelu)) }
+        return v
+    }
+
+    func testExpRelativeError() {
+        let xs = stride(from: Float(-87), through: 88, by: 0.0137).map { $0 }
+        for (name, exp_, _) in variants() {
+            var y = [Float](repeating: 0, count: xs.count)
+            xs.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { exp_(xp.baseAddress!, $0.baseAddress!, xs.count) } }
+            var worst = 0.0
+            for i in xs.indices {
+                let want = exp(Double(xs[i]))
+                worst = max(worst, abs(Double(y[i]) - want) / want)
+            }
+            print("exp max relative error (\(name)): \(worst)")
+            XCTAssertLessThan(worst, 3e-7, name)
+        }
+        // Far below the range: exactly 0-ish, never NaN.
+        var y = [Float](repeating: 1, count: 8)
+        let low = [Float](repeating: -1000, count: 8)
+        low.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { PortableKernels.exp(xp.baseAddress!, $0.baseAddress!, 8) } }
+        XCTAssertTrue(y.allSatisfy { $0 >= 0 && $0 < 1e-37 })
+    }
+
+    func testGeluAbsoluteError() {
+        let xs = stride(from: Float(-12), through: 12, by: 0.00731).map { $0 }
+        for (name, _, gelu) in variants() {
+            var y = [Float](repeating: 0, count: xs.count)
+            xs.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { gelu(xp.baseAddress!, $0.baseAddress!, xs.count) } }
+            var worst = 0.0
+            for i in xs.indices {
+                let x = Double(xs[i])
+                let want = 0.5 * x * (1 + erf(x / 2.0.squareRoot()))
+                worst = max(worst, abs(Double(y[i]) - want) / max(1, abs(x)))
+            }
+            print("GELU max error / max(1,|x|) (\(name)): \(worst)")
+            XCTAssertLessThan(worst, 4e-7, name)
+        }
+    }
+}

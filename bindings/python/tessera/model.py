@@ -1,0 +1,513 @@
+"""Model and Session: the Python face of tessera_model and tessera_session."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _library as _c
+from .errors import BusyError, InternalError, InvalidArgumentError, StateError, check
+
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+FAMILY_NAMES = {_c.FAMILY_VIT: "vit", _c.FAMILY_DEIT: "deit", _c.FAMILY_DINOV2: "dinov2"}
+POS_RESIZE_NAMES = {
+    _c.POS_RESIZE_BICUBIC: "bicubic",
+    _c.POS_RESIZE_BICUBIC_ANTIALIAS: "bicubic_antialias",
+    _c.POS_RESIZE_BICUBIC_OFFSET: "bicubic_offset",
+}
+ISA_VALUES = {
+    "auto": _c.ISA_AUTO,
+    "portable": _c.ISA_PORTABLE,
+    "avx2": _c.ISA_AVX2,
+    "avx512": _c.ISA_AVX512,
+}
+ISA_NAMES = {v: k for k, v in ISA_VALUES.items()}
+
+# Output names and their tessera_output codes; "layer_<k>" is added per session.
+OUTPUTS: Dict[str, int] = {
+    "logits": _c.OUTPUT_LOGITS,
+    "embedding": _c.OUTPUT_EMBEDDING,
+    "patch_tokens": _c.OUTPUT_PATCH_TOKENS,
+    "register_tokens": _c.OUTPUT_REGISTER_TOKENS,
+}
+_LAYER_NAME = re.compile(r"^layer_(\d+)$")
+
+
+def version() -> str:
+    """The loaded library's version, "MAJOR.MINOR.PATCH"."""
+    return _c.decode(_c.lib().tessera_version())
+
+
+def status_string(status: int) -> str:
+    """The library's name for a status code."""
+    return _c.decode(_c.lib().tessera_status_string(int(status)))
+
+
+def output_code(name: str) -> int:
+    """The tessera_output code of an output name ("logits", "layer_3", ...)."""
+    if name in OUTPUTS:
+        return OUTPUTS[name]
+    m = _LAYER_NAME.match(name) if isinstance(name, str) else None
+    if m:
+        return _c.OUTPUT_LAYER(int(m.group(1)))
+    raise InvalidArgumentError(
+        f"unknown output {name!r}; expected one of {', '.join(OUTPUTS)} or 'layer_<k>'"
+    )
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """tessera_model_info as Python values (every field but struct_size)."""
+
+    family: int                      # FAMILY_VIT / FAMILY_DEIT / FAMILY_DINOV2
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    mlp_size: int
+    patch_size: int
+    image_height: int                # the trained input size
+    image_width: int
+    num_channels: int
+    num_classes: int                 # 0: no classifier head
+    num_register_tokens: int
+    num_prefix_tokens: int           # CLS + distillation + registers
+    pos_resize: int                  # POS_RESIZE_*
+    isa: int                         # kernel variant chosen on this CPU
+    image_mean: Tuple[float, float, float]
+    image_std: Tuple[float, float, float]
+    num_parameters: int
+    weight_bytes: int                # fp32 weights as held in memory
+    l1d_bytes: int
+    l2_bytes: int
+    isa_name: str
+    architecture: str
+
+    @property
+    def family_name(self) -> str:
+        return FAMILY_NAMES.get(self.family, f"family {self.family}")
+
+    @property
+    def pos_resize_name(self) -> str:
+        return POS_RESIZE_NAMES.get(self.pos_resize, f"pos_resize {self.pos_resize}")
+
+    @classmethod
+    def _from_c(cls, raw: _c.tessera_model_info) -> "ModelInfo":
+        values = {}
+        for name, _type in _c.tessera_model_info._fields_:
+            if name == "struct_size":
+                continue
+            v = getattr(raw, name)
+            if name in ("image_mean", "image_std"):
+                v = tuple(float(x) for x in v)
+            elif name in ("isa_name", "architecture"):
+                v = _c.decode(v)
+            values[name] = v
+        return cls(**values)
+
+
+class Model:
+    """A loaded model: ``tessera.Model(path)``.
+
+    ``path`` is a model directory (config.json + model.safetensors) or a
+    .safetensors file with config.json beside it. The model is immutable and
+    may be shared by threads; each thread runs its own Session.
+
+    Use it as a context manager or call close(); close() also closes the
+    sessions made from it. A Session keeps its Model alive, so dropping the
+    last reference to a Model while sessions exist frees nothing early.
+    """
+
+    def __init__(self, path: PathLike):
+        self._handle: Optional[int] = None
+        self._lock = threading.Lock()
+        self._sessions: "weakref.WeakSet[Session]" = weakref.WeakSet()
+        # Handles of open sessions: freed by their Session, or by close().
+        self._session_handles: set = set()
+        self.path = os.fsdecode(os.fspath(path))
+        lib = _c.lib()
+        handle = _c.model_p()
+        check(lib.tessera_model_load(os.fsencode(self.path), ctypes.byref(handle)),
+              "tessera_model_load")
+        self._handle = handle.value
+        raw = _c.tessera_model_info()
+        raw.struct_size = ctypes.sizeof(raw)
+        try:
+            check(lib.tessera_model_get_info(self._handle, ctypes.byref(raw)),
+                  "tessera_model_get_info")
+        except BaseException:
+            self.close()
+            raise
+        self._info = ModelInfo._from_c(raw)
+
+    # -- lifetime --------------------------------------------------------
+
+    def close(self) -> None:
+        """Closes every session made from this model, then frees it. Idempotent."""
+        with self._lock:
+            handle, self._handle = self._handle, None
+            sessions = list(self._sessions)
+        for s in sessions:
+            s.close()
+        with self._lock:
+            orphans, self._session_handles = self._session_handles, set()
+        lib = _c.lib() if (handle or orphans) else None
+        for h in orphans:  # sessions collected together with the model
+            lib.tessera_session_free(h)
+        if handle:
+            lib.tessera_model_free(handle)
+
+    def _release_session(self, handle: int) -> None:
+        """Frees a session handle exactly once (the session or close() may call it)."""
+        with self._lock:
+            if handle not in self._session_handles:
+                return
+            self._session_handles.discard(handle)
+        _c.lib().tessera_session_free(handle)
+
+    def __del__(self) -> None:
+        try:
+            if getattr(self, "_lock", None) is not None:
+                self.close()
+        except Exception:
+            pass  # interpreter shutdown
+
+    def __enter__(self) -> "Model":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+    def _require(self) -> int:
+        handle = self._handle
+        if not handle:
+            raise StateError("the model is closed", _c.ERR_STATE)
+        return handle
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else self._info.architecture
+        return f"<tessera.Model {self.path!r} {state}>"
+
+    # -- queries ---------------------------------------------------------
+
+    @property
+    def info(self) -> ModelInfo:
+        """The model's tessera_model_info."""
+        self._require()
+        return self._info
+
+    def label(self, index: int) -> Optional[str]:
+        """Class label ``index`` from config.json's id2label, or None."""
+        handle = self._require()
+        index = int(index)
+        if not -(2**31) <= index < 2**31:
+            return None
+        raw = _c.lib().tessera_model_label(handle, index)
+        return None if raw is None else _c.decode(raw)
+
+    @property
+    def labels(self) -> Optional[List[Optional[str]]]:
+        """All class labels (index i is class i), or None if the model has none."""
+        n = self.info.num_classes
+        labels = [self.label(i) for i in range(n)]
+        if not any(l is not None for l in labels):
+            return None
+        return labels
+
+    def session(
+        self,
+        batch: int = 1,
+        height: Optional[int] = None,
+        width: Optional[int] = None,
+        threads: int = 0,
+        layers: Iterable[int] = (),
+        isa: Union[None, str, int] = None,
+        max_arena_bytes: int = 0,
+    ) -> "Session":
+        """A Session for ``batch`` images of ``height`` x ``width`` (default: trained size).
+
+        ``layers``: 0-based block indices whose outputs to keep ("layer_<k>").
+        ``threads``: 0 uses the cores the process may use.
+        ``isa``: None/"auto", or force "portable", "avx2" or "avx512".
+        ``max_arena_bytes``: 0 for no cap; otherwise creation fails beyond it.
+        """
+        return Session(self, batch=batch, height=height, width=width, threads=threads,
+                       layers=layers, isa=isa, max_arena_bytes=max_arena_bytes)
+
+
+def _as_int(name: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgumentError(f"{name} must be an integer, got {value!r}")
+    v = int(value)
+    if not lo <= v <= hi:
+        raise InvalidArgumentError(f"{name} must be in [{lo}, {hi}], got {v}")
+    return v
+
+
+def _isa_code(isa: Union[None, str, int]) -> int:
+    if isa is None:
+        return _c.ISA_AUTO
+    if isinstance(isa, str):
+        code = ISA_VALUES.get(isa.lower())
+        if code is None:
+            raise InvalidArgumentError(
+                f"unknown isa {isa!r}; expected None, 'auto', 'portable', 'avx2' or 'avx512'"
+            )
+        return code
+    return _as_int("isa", isa, _c.ISA_AUTO, _c.ISA_AVX512)
+
+
+_INT32_MAX = 2**31 - 1
+
+
+class Session:
+    """A planned run of a Model for fixed batch, height and width.
+
+    Made by ``Model.session(...)``. One thread at a time may use a session;
+    a concurrent run raises BusyError. Use it as a context manager or call
+    close() (idempotent); it keeps its Model alive while open.
+    """
+
+    def __init__(self, model: Model, *, batch: int = 1, height: Optional[int] = None,
+                 width: Optional[int] = None, threads: int = 0, layers: Iterable[int] = (),
+                 isa: Union[None, str, int] = None, max_arena_bytes: int = 0):
+        self._handle: Optional[int] = None
+        self._lock = threading.Lock()
+        self._images = 0
+        self.model = model
+        info = model.info
+        lib = _c.lib()
+
+        opts = lib.tessera_session_default_options()
+        opts.struct_size = ctypes.sizeof(opts)
+        opts.batch = _as_int("batch", batch, 1, _INT32_MAX)
+        opts.height = 0 if height is None else _as_int("height", height, 0, _INT32_MAX)
+        opts.width = 0 if width is None else _as_int("width", width, 0, _INT32_MAX)
+        opts.num_threads = _as_int("threads", threads, 0, _INT32_MAX)
+        opts.max_arena_bytes = _as_int("max_arena_bytes", max_arena_bytes, 0, 2**64 - 1)
+        opts.isa = _isa_code(isa)
+
+        if isinstance(layers, (int, np.integer)):
+            layers = (layers,)
+        wanted = sorted({_as_int("layers[...]", k, 0, _INT32_MAX) for k in layers})
+        limit = min(info.num_layers, _c.MAX_MASK_LAYERS)
+        bad = [k for k in wanted if k >= limit]
+        if bad:
+            raise InvalidArgumentError(
+                f"layers {bad} out of range: the model has {info.num_layers} blocks, "
+                f"so layers must be in [0, {limit - 1}]"
+            )
+        mask = 0
+        for k in wanted:
+            mask |= 1 << k
+        opts.layers_mask = mask
+
+        handle = _c.session_p()
+        with model._lock:
+            model_handle = model._require()
+            check(lib.tessera_session_create(model_handle, ctypes.byref(opts),
+                                             ctypes.byref(handle)),
+                  "tessera_session_create")
+            self._handle = handle.value
+            model._sessions.add(self)
+            model._session_handles.add(self._handle)
+
+        self.batch = int(opts.batch)
+        self.height = int(opts.height) or info.image_height
+        self.width = int(opts.width) or info.image_width
+        self.threads = int(opts.num_threads)
+        self.layers: Tuple[int, ...] = tuple(wanted)
+        self.isa = ISA_NAMES.get(opts.isa, opts.isa)
+
+    # -- lifetime --------------------------------------------------------
+
+    def close(self) -> None:
+        """Frees the session (waits for a run in progress). Idempotent."""
+        with self._lock:
+            handle, self._handle = self._handle, None
+        if handle:
+            self.model._release_session(handle)
+
+    def __del__(self) -> None:
+        try:
+            handle = getattr(self, "_handle", None)
+            if handle:
+                self._handle = None
+                self.model._release_session(handle)
+        except Exception:
+            pass  # interpreter shutdown
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+    def _require(self) -> int:
+        handle = self._handle
+        if not handle:
+            raise StateError("the session is closed", _c.ERR_STATE)
+        return handle
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{self.arena_bytes} arena bytes"
+        return (f"<tessera.Session batch={self.batch} {self.height}x{self.width} "
+                f"layers={list(self.layers)} {state}>")
+
+    @property
+    def arena_bytes(self) -> int:
+        """Bytes of the session's activation arena."""
+        return int(_c.lib().tessera_session_arena_bytes(self._require()))
+
+    @property
+    def output_names(self) -> List[str]:
+        """Every output name this session could produce (some may be absent)."""
+        return list(OUTPUTS) + [f"layer_{k}" for k in self.layers]
+
+    # -- running ---------------------------------------------------------
+
+    def _prepare(self, images) -> Tuple[np.ndarray, bool]:
+        """Checks and converts input; returns (contiguous array, is_uint8)."""
+        a = np.asarray(images)
+        expected_hwc = f"[N, {self.height}, {self.width}, 3]"
+        expected_chw = f"[N, 3, {self.height}, {self.width}]"
+        if a.dtype == np.uint8:
+            if a.ndim == 3:
+                a = a[np.newaxis]
+            if a.ndim != 4 or a.shape[-1] != 3:
+                hint = ""
+                if a.ndim == 4 and a.shape[1] == 3:
+                    hint = (" It looks like NCHW: transpose it with "
+                            "images.transpose(0, 2, 3, 1), or pass normalized float32 NCHW.")
+                raise InvalidArgumentError(
+                    f"uint8 images must be RGB in NHWC {expected_hwc} (or one HWC image) "
+                    f"with 3 channels last; got shape {tuple(np.shape(images))}.{hint}"
+                )
+            n, h, w = a.shape[0], a.shape[1], a.shape[2]
+            is_u8 = True
+        elif a.dtype.kind == "f":
+            if a.dtype != np.float32:
+                a = a.astype(np.float32)
+            if a.ndim == 3:
+                a = a[np.newaxis]
+            if a.ndim != 4 or a.shape[1] != 3:
+                hint = ""
+                if a.ndim == 4 and a.shape[-1] == 3:
+                    hint = (" It looks like NHWC: float input must be normalized NCHW "
+                            "(images.transpose(0, 3, 1, 2)); raw pixels go in as uint8 NHWC.")
+                raise InvalidArgumentError(
+                    f"float images must be normalized NCHW {expected_chw} (or one CHW image) "
+                    f"with 3 channels in dimension 1; got shape {tuple(np.shape(images))}.{hint}"
+                )
+            n, h, w = a.shape[0], a.shape[2], a.shape[3]
+            is_u8 = False
+        else:
+            raise InvalidArgumentError(
+                f"images must be uint8 RGB NHWC or float NCHW (float32, float64 or float16); "
+                f"got dtype {a.dtype}"
+            )
+        if n < 1 or n > self.batch:
+            raise InvalidArgumentError(
+                f"got {n} images but the session runs 1 to {self.batch} "
+                f"(batch={self.batch}); make a session with a larger batch or split the input"
+            )
+        if (h, w) != (self.height, self.width):
+            raise InvalidArgumentError(
+                f"images are {h}x{w} (height x width) but the session was made for "
+                f"{self.height}x{self.width}; resize them or make a session with "
+                f"height={h}, width={w}"
+            )
+        return np.ascontiguousarray(a), is_u8
+
+    def run(self, images) -> Dict[str, np.ndarray]:
+        """Runs images and returns every output this model/session has.
+
+        Input (1..batch images of the session's height x width):
+
+        * ``uint8``: RGB images in NHWC ``[N, H, W, 3]`` (or one ``[H, W, 3]``),
+          normalized inside with the model's mean and std (tessera_run_rgb8).
+        * float (``float32``; ``float64``/``float16`` are converted): already
+          normalized NCHW ``[N, 3, H, W]`` (or one ``[3, H, W]``) (tessera_run_f32).
+        * Non-contiguous arrays are copied to contiguous ones.
+        * A uint8 array whose last dimension is not 3 (e.g. NCHW uint8), a
+          float array whose dimension 1 is not 3 (e.g. NHWC float), another
+          dtype, or a size that does not match the session raises
+          InvalidArgumentError (a ValueError).
+
+        Returns a dict of float32 arrays, each with a leading dimension N:
+        "logits" [N, classes], "embedding" [N, D], "patch_tokens" [N, Hp*Wp, D],
+        "register_tokens" [N, R, D] and "layer_<k>" [N, T, D] for each
+        requested layer; only the outputs the model and session have.
+        """
+        a, is_u8 = self._prepare(images)
+        lib = _c.lib()
+        if not self._lock.acquire(blocking=False):
+            raise BusyError("the session is running on another thread", _c.ERR_BUSY)
+        try:
+            handle = self._require()
+            n = a.shape[0]
+            if is_u8:
+                status = lib.tessera_run_rgb8(
+                    handle, a.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), n)
+                check(status, "tessera_run_rgb8")
+            else:
+                status = lib.tessera_run_f32(
+                    handle, a.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), n)
+                check(status, "tessera_run_f32")
+            self._images = n
+            out: Dict[str, np.ndarray] = {}
+            for name in self.output_names:
+                arr = self._copy(handle, output_code(name), missing_ok=True)
+                if arr is not None:
+                    out[name] = arr
+            return out
+        finally:
+            self._lock.release()
+
+    def output(self, name: str) -> np.ndarray:
+        """One output of the last run, e.g. "embedding" or "layer_0".
+
+        Raises UnavailableError if the model or session lacks it, StateError
+        before any run.
+        """
+        code = output_code(name)
+        with self._lock:
+            return self._copy(self._require(), code, missing_ok=False)
+
+    def _copy(self, handle: int, code: int, missing_ok: bool) -> Optional[np.ndarray]:
+        lib = _c.lib()
+        shape = (ctypes.c_int64 * 4)()
+        rank = ctypes.c_int32()
+        status = lib.tessera_output_shape(handle, code, shape, ctypes.byref(rank))
+        if missing_ok and status == _c.ERR_UNAVAILABLE:
+            return None
+        check(status, "tessera_output_shape")
+        if not 1 <= rank.value <= 4:
+            raise InternalError(f"tessera_output_shape returned rank {rank.value}",
+                                _c.ERR_INTERNAL)
+        dims = tuple(int(shape[i]) for i in range(rank.value))
+        arr = np.empty(dims, dtype=np.float32)
+        check(lib.tessera_output_copy(handle, code,
+                                      arr.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                                      arr.size),
+              "tessera_output_copy")
+        # The library reports the session's batch or the images of the last
+        # run; only the images that were run carry results.
+        if self._images and arr.ndim >= 1 and arr.shape[0] > self._images:
+            arr = arr[: self._images].copy()
+        return arr

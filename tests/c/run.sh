@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# run.sh — builds and runs the C checks against libtessera.so.
+#
+#   tests/c/run.sh [path/to/libtessera.so]      (default .build/release/libtessera.so)
+#
+# 1. compiles examples/c/embed.c and tests/c/test_api.c with -Werror against
+#    include/tessera.h and the library;
+# 2. tests/c/check_exports.sh: the .so exports exactly the header's functions;
+# 3. test_api Tests/Fixtures: the whole C API against the reference fixtures;
+# 4. the example on one fixture (and on its reference image when it has one).
+#
+# Environment: CC (default cc), BUILD_DIR (default build/c), FIXTURES
+# (default Tests/Fixtures), VALGRIND=1 to run test_api under valgrind's
+# leak checker as well (TESSERA_TEST_CYCLES shortens the cycle test there).
+# Exits non-zero if any step fails.
+set -u
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"
+
+lib="${1:-.build/release/libtessera.so}"
+CC="${CC:-cc}"
+BUILD_DIR="${BUILD_DIR:-build/c}"
+FIXTURES="${FIXTURES:-Tests/Fixtures}"
+
+status=0
+step() { echo; echo "== $*"; }
+bad() { echo "run.sh: FAILED: $*"; status=1; }
+
+if [ ! -f "$lib" ]; then
+    echo "run.sh: $lib not found; build it with: swift build -c release --product tessera" >&2
+    exit 1
+fi
+libdir="$(cd "$(dirname "$lib")" && pwd)"
+libname="$(basename "$lib")"
+lib_abs="$libdir/$libname"
+mkdir -p "$BUILD_DIR"
+
+cflags=(-std=c11 -Wall -Wextra -Werror -O2 -g -Iinclude)
+if [ "$libname" = "libtessera.so" ]; then link=(-L"$libdir" -ltessera); else link=("$lib_abs"); fi
+link+=(-Wl,-rpath,"$libdir" -lm -pthread)
+
+step "include/tessera.h compiles on its own (C99 and C11 -Wpedantic, C++ if available)"
+printf '#include "tessera.h"\n#include "tessera.h"\nint tessera_header_check(void) { return TESSERA_OK; }\n' >"$BUILD_DIR/header_check.c"
+for std in c99 c11; do
+    "$CC" -std=$std -Wall -Wextra -Wpedantic -Werror -Iinclude -c "$BUILD_DIR/header_check.c" \
+        -o "$BUILD_DIR/header_check_$std.o" && echo "ok: -std=$std" || bad "tessera.h under -std=$std -Wpedantic"
+done
+CXX="${CXX:-c++}"
+if command -v "$CXX" >/dev/null 2>&1; then
+    cp "$BUILD_DIR/header_check.c" "$BUILD_DIR/header_check.cpp"
+    "$CXX" -std=c++11 -Wall -Wextra -Wpedantic -Werror -Iinclude -c "$BUILD_DIR/header_check.cpp" \
+        -o "$BUILD_DIR/header_check_cxx.o" && echo "ok: -std=c++11" || bad "tessera.h as C++11"
+fi
+
+step "build examples/c/embed.c"
+"$CC" "${cflags[@]}" examples/c/embed.c -o "$BUILD_DIR/embed" "${link[@]}" || bad "build embed.c"
+
+step "build tests/c/test_api.c"
+"$CC" "${cflags[@]}" -pthread tests/c/test_api.c -o "$BUILD_DIR/test_api" "${link[@]}" || bad "build test_api.c"
+
+step "check exports of $lib_abs"
+bash "$here/check_exports.sh" "$lib_abs" include/tessera.h || bad "check_exports.sh"
+
+if [ -x "$BUILD_DIR/test_api" ]; then
+    step "test_api $FIXTURES"
+    "$BUILD_DIR/test_api" "$FIXTURES" || bad "test_api"
+    if [ "${VALGRIND:-0}" = "1" ]; then
+        step "test_api under valgrind"
+        valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+            --show-leak-kinds=definite "$BUILD_DIR/test_api" "$FIXTURES" >"$BUILD_DIR/valgrind.out" 2>&1
+        rc=$?
+        tail -n 25 "$BUILD_DIR/valgrind.out"
+        [ "$rc" -eq 0 ] || bad "test_api under valgrind (exit $rc, log $BUILD_DIR/valgrind.out)"
+    fi
+fi
+
+if [ -x "$BUILD_DIR/embed" ]; then
+    # The first model fixture (a directory with config.json and model.safetensors).
+    fixture=""
+    for d in "$FIXTURES"/*/; do
+        if [ -f "$d/config.json" ] && [ -f "$d/model.safetensors" ]; then fixture="${d%/}"; break; fi
+    done
+    if [ -z "$fixture" ]; then
+        bad "no model fixture in $FIXTURES for the example"
+    else
+        step "embed $fixture (synthetic image)"
+        "$BUILD_DIR/embed" "$fixture" || bad "embed $fixture"
+        # A raw RGB file of the trained size (a black image), and one of the wrong size.
+        size="$("$BUILD_DIR/embed" "$fixture" 2>/dev/null | sed -nE 's/.*trained size ([0-9]+)x([0-9]+) \(HxW\).*/\1 \2/p')"
+        if [ -n "$size" ]; then
+            read -r h w <<<"$size"
+            head -c $((w * h * 3)) /dev/zero >"$BUILD_DIR/black.rgb"
+            step "embed $fixture black.rgb $w $h"
+            "$BUILD_DIR/embed" "$fixture" "$BUILD_DIR/black.rgb" "$w" "$h" || bad "embed with an image file"
+            head -c $((w * h * 3 - 1)) /dev/zero >"$BUILD_DIR/short.rgb"
+            if "$BUILD_DIR/embed" "$fixture" "$BUILD_DIR/short.rgb" "$w" "$h" >/dev/null 2>"$BUILD_DIR/embed.err"; then
+                bad "embed with a file one byte short should exit non-zero"
+            else
+                echo "short image file -> $(cat "$BUILD_DIR/embed.err")"
+            fi
+        fi
+        step "embed usage errors"
+        if "$BUILD_DIR/embed" "$FIXTURES/does-not-exist" >/dev/null 2>"$BUILD_DIR/embed.err"; then
+            bad "embed on a nonexistent model should exit non-zero"
+        else
+            echo "nonexistent model -> $(cat "$BUILD_DIR/embed.err")"
+        fi
+    fi
+fi
+
+echo
+if [ "$status" -eq 0 ]; then echo "run.sh: all C checks passed"; else echo "run.sh: some C checks FAILED"; fi
+exit "$status"
