@@ -134,6 +134,7 @@ tessera_status tessera_model_get_info(const tessera_model *model,
 const char *tessera_model_label(const tessera_model *model, int32_t index);
 
 tessera_session_options tessera_session_default_options(void);
+/* options may be NULL for the defaults. */
 tessera_status tessera_session_create(const tessera_model *model,
                                       const tessera_session_options *options,
                                       tessera_session **out_session);

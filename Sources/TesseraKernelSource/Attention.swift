@@ -65,7 +65,7 @@ func attentionPart<V: VectorFloat>(_: V.Type, _ a: AttentionArgs, thread t: Int,
                 let tv = T - T % w
                 var mv = V(repeating: -.infinity)
                 var jj = 0
-                while jj < tv { mv = pointwiseMax(mv, V.load(s + jj)); jj += w }
+                while jj < tv { mv = vmax(mv, V.load(s + jj)); jj += w }
                 var mx = mv.max()
                 while jj < T { mx = max(mx, s[jj]); jj += 1 }
                 let m = V(repeating: mx)

@@ -15,40 +15,71 @@ enum VectorMath {
     static let magic: Float = 12582912.0
 }
 
+/// Lane-wise maximum and minimum by sign-bit select on the difference:
+/// integer shifts and masks that vectorize everywhere. (Swift's SIMD
+/// comparisons build their masks lane by lane, and `pointwiseMax` may be
+/// emitted as a shared out-of-line specialization that the linker could
+/// take from another instruction set's module.)
+@inline(__always)
+func vmax<V: VectorFloat>(_ a: V, _ b: V) -> V {
+    let m = unsafeBitCast(a - b, to: V.Bits.self) &>> 31  // all ones where a < b
+    let ab = unsafeBitCast(a, to: V.Bits.self), bb = unsafeBitCast(b, to: V.Bits.self)
+    return unsafeBitCast((ab & ~m) | (bb & m), to: V.self)
+}
+
+@inline(__always)
+func vmin<V: VectorFloat>(_ a: V, _ b: V) -> V {
+    let m = unsafeBitCast(a - b, to: V.Bits.self) &>> 31  // all ones where a < b
+    let ab = unsafeBitCast(a, to: V.Bits.self), bb = unsafeBitCast(b, to: V.Bits.self)
+    return unsafeBitCast((ab & m) | (bb & ~m), to: V.self)
+}
+
 @inline(__always)
 func vexp<V: VectorFloat>(_ x0: V) -> V {
-    let x = x0.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.7))
-    let n = (x * VectorMath.log2e).rounded(.toNearestOrEven)
+    let x = vmin(vmax(x0, V(repeating: -87.3)), V(repeating: 88.7))
+    // Round x·log2(e) to the nearest integer with the 1.5·2²³ trick: the sum
+    // keeps the rounded integer in its low mantissa bits (no libm call).
+    let shifted = x * VectorMath.log2e + VectorMath.magic
+    let n = shifted - VectorMath.magic
     var r = x - n * VectorMath.ln2Hi
     r = r - n * VectorMath.ln2Lo
     // Taylor series of e^r on |r| <= ln2/2, degree 7: truncation < 2e-8.
     var p = V(repeating: 1.0 / 5040.0)
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
-    let shifted = n + VectorMath.magic
+    p = horner(p, r, 1.0 / 720.0)
+    p = horner(p, r, 1.0 / 120.0)
+    p = horner(p, r, 1.0 / 24.0)
+    p = horner(p, r, 1.0 / 6.0)
+    p = horner(p, r, 0.5)
+    p = horner(p, r, 1.0)
+    p = horner(p, r, 1.0)
     let nBits = unsafeBitCast(shifted, to: V.Bits.self) &- unsafeBitCast(V(repeating: VectorMath.magic), to: V.Bits.self)
     let scaleBits = (nBits &+ 127) &<< 23
     return p * unsafeBitCast(scaleBits, to: V.self)
 }
 
+/// p · x + c, fused where the instruction set has FMA.
+@inline(__always)
+func horner<V: VectorFloat>(_ p: V, _ x: V, _ c: Float) -> V {
+    var acc = V(repeating: c)
+    V.madd(&acc, p, x)
+    return acc
+}
+
 @inline(__always)
 func verf<V: VectorFloat>(_ x: V) -> V {
-    let zero = V(repeating: 0)
-    let ax = x.replacing(with: -x, where: x .< zero)
-    let t = 1.0 / (1.0 + 0.3275911 * ax)
+    // erf is odd: evaluate on |x| and put the sign back with bit masks.
+    let bits = unsafeBitCast(x, to: V.Bits.self)
+    let sign = bits & V.Bits(repeating: Int32(bitPattern: 0x8000_0000))
+    let ax = unsafeBitCast(bits & V.Bits(repeating: 0x7FFF_FFFF), to: V.self)
+    let t = 1.0 / horner(ax, V(repeating: 0.3275911), 1.0)
     var p = V(repeating: 1.061405429)
-    p = p * t - 1.453152027
-    p = p * t + 1.421413741
-    p = p * t - 0.284496736
-    p = p * t + 0.254829592
+    p = horner(p, t, -1.453152027)
+    p = horner(p, t, 1.421413741)
+    p = horner(p, t, -0.284496736)
+    p = horner(p, t, 0.254829592)
     p = p * t
     let y = 1.0 - p * vexp(-(ax * ax))
-    return y.replacing(with: -y, where: x .< zero)
+    return unsafeBitCast(unsafeBitCast(y, to: V.Bits.self) | sign, to: V.self)
 }
 
 /// GELU with the exact (erf) form, as PyTorch's default `nn.GELU()`.

@@ -1316,8 +1316,13 @@ static void test_argument_errors(const fixture *fx) {
     expect_fail(&c, inv, "model_get_info(model, NULL info)");
     memset(&c, 0, sizeof c); c.fn = CALL_CREATE; c.model = NULL; c.opts = &opts;
     expect_fail(&c, inv, "session_create(NULL model)");
-    memset(&c, 0, sizeof c); c.fn = CALL_CREATE; c.model = m; c.opts = NULL;
-    expect_fail(&c, inv, "session_create(model, NULL options)");
+    {
+        /* NULL options mean the defaults (documented in the header). */
+        tessera_session *d = NULL;
+        tessera_status st = tessera_session_create(m, NULL, &d);
+        check(st == TESSERA_OK && d != NULL, "session_create(model, NULL options) uses the defaults");
+        tessera_session_free(d);
+    }
     memset(&c, 0, sizeof c); c.fn = CALL_CREATE; c.model = m; c.opts = &opts; c.null_out = 1;
     expect_fail(&c, inv, "session_create(model, options, NULL out)");
     memset(&c, 0, sizeof c); c.fn = CALL_RUN_F32; c.session = NULL; c.f32 = pixels; c.images = 1;
@@ -1375,6 +1380,13 @@ static void test_argument_errors(const fixture *fx) {
     expect_fail(&c, inv, "session_create isa 99");
     o = tessera_session_default_options(); o.isa = -1;
     expect_fail(&c, inv, "session_create isa -1");
+    /* A variant above the CPU's is refused, never run (no illegal instruction). */
+    if (info.isa < TESSERA_ISA_AVX512) {
+        o = tessera_session_default_options(); o.isa = info.isa + 1;
+        snprintf(what, sizeof what, "session_create isa %d above this CPU's %d (%s)", (int)o.isa, (int)info.isa,
+                 info.isa_name);
+        expect_fail2(&c, TESSERA_ERR_UNSUPPORTED, inv, what);
+    }
     if (info.num_layers < 64) {
         o = tessera_session_default_options(); o.layers_mask = (uint64_t)1 << info.num_layers;
         snprintf(what, sizeof what, "session_create layers_mask bit %d (model has %d layers)", (int)info.num_layers,

@@ -11,7 +11,7 @@ private let versionString: UnsafeMutablePointer<CChar> = strdup(TESSERA_VERSION_
 
 private let statusNames: [tessera_status: String] = [
     TESSERA_OK: "ok", TESSERA_ERR_INVALID_ARGUMENT: "invalid argument", TESSERA_ERR_IO: "I/O error",
-    TESSERA_ERR_FORMAT: "malformed model file", TESSERA_ERR_UNSUPPORTED: "unsupported model",
+    TESSERA_ERR_FORMAT: "malformed model file", TESSERA_ERR_UNSUPPORTED: "unsupported",
     TESSERA_ERR_UNAVAILABLE: "output unavailable", TESSERA_ERR_OUT_OF_MEMORY: "out of memory",
     TESSERA_ERR_BUSY: "session busy", TESSERA_ERR_STATE: "invalid state", TESSERA_ERR_INTERNAL: "internal error",
 ]

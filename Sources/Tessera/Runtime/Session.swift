@@ -112,7 +112,7 @@ final class Session {
     /// Executes the plan on `images` images. No heap allocation happens here.
     func run(_ input: Input, images: Int) throws {
         guard images >= 1, images <= batch else {
-            throw TesseraError.invalid("images is \(images); expected 1...\(batch) (the session's batch)")
+            throw TesseraError.invalid("images is \(UInt(bitPattern: images)); expected 1...\(batch) (the session's batch)")
         }
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             throw TesseraError(status: TESSERA_ERR_BUSY, message: "the session is already running on another thread; use one session per thread")
