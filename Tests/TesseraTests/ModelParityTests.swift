@@ -1,0 +1,103 @@
+import XCTest
+@testable import Tessera
+import TesseraKernelCore
+import CTesseraABI
+
+/// Whole models against the PyTorch references committed in Tests/Fixtures,
+/// through the Swift core (the C and Python tests go through the ABI).
+final class ModelParityTests: XCTestCase {
+    struct Reference {
+        let fixture: String
+        let file: SafeTensors
+        let batch: Int, height: Int, width: Int
+    }
+
+    func references() throws -> [Reference] {
+        var out: [Reference] = []
+        for name in listDirectory(fixturesDir) where isDirectory(fixturesDir + "/" + name) {
+            for f in listDirectory(fixturesDir + "/" + name) where f.hasPrefix("reference_") {
+                let file = try SafeTensors(path: fixturesDir + "/" + name + "/" + f)
+                let shape = file.tensors["pixel_values"]!.shape
+                out.append(Reference(fixture: name, file: file, batch: shape[0], height: shape[2], width: shape[3]))
+            }
+        }
+        XCTAssertGreaterThanOrEqual(out.count, 10, "fixtures missing")
+        return out
+    }
+
+    static let outputs: [(String, tessera_output)] = [
+        ("logits", TESSERA_OUTPUT_LOGITS), ("embedding", TESSERA_OUTPUT_EMBEDDING),
+        ("patch_tokens", TESSERA_OUTPUT_PATCH_TOKENS), ("register_tokens", TESSERA_OUTPUT_REGISTER_TOKENS),
+        ("layer_0", TESSERA_OUTPUT_LAYER_BASE), ("layer_1", TESSERA_OUTPUT_LAYER_BASE + 1),
+    ]
+
+    func run(_ session: Session, _ ref: Reference, rgb: Bool) throws -> [String: [Float]] {
+        if rgb {
+            let px = referenceBytes(ref.file, "rgb8")!
+            try px.withUnsafeBufferPointer { try session.run(.rgb8($0.baseAddress!), images: ref.batch) }
+        } else {
+            let px = referenceTensor(ref.file, "pixel_values")!
+            try px.withUnsafeBufferPointer { try session.run(.float($0.baseAddress!), images: ref.batch) }
+        }
+        var result: [String: [Float]] = [:]
+        for (name, which) in Self.outputs {
+            guard let shape = try? session.outputShape(which) else { continue }
+            var out = [Float](repeating: .nan, count: shape.reduce(1, *))
+            try out.withUnsafeMutableBufferPointer { try session.copyOutput(which, into: $0.baseAddress!, capacity: $0.count) }
+            result[name] = out
+        }
+        return result
+    }
+
+    func testEveryFixtureMatchesReferenceOnEveryVariant() throws {
+        for ref in try references() {
+            let model = try Model.load(path: fixturesDir + "/" + ref.fixture)
+            for (variantName, table) in kernelVariants() where table.isa != .avx512 || Machine.hasAVX512 {
+                guard variantName != "avx512-shapes-on-avx2" else { continue }
+                var o = Session.Options()
+                o.batch = ref.batch; o.height = ref.height; o.width = ref.width; o.layers = [0, 1]; o.isa = table.isa
+                let session = try Session(model: model, options: o)
+                for rgb in [false, true] {
+                    let got = try run(session, ref, rgb: rgb)
+                    for (name, _) in Self.outputs {
+                        let want = referenceTensor(ref.file, name)
+                        XCTAssertEqual(got[name] != nil, want != nil, "\(ref.fixture) \(name): presence differs from the reference")
+                        guard let g = got[name], let w = want else { continue }
+                        XCTAssertEqual(g.count, w.count)
+                        let diff = maxAbsDiff(g, w), cos = cosine(g, w)
+                        XCTAssertLessThanOrEqual(diff, 1e-4, "\(ref.fixture) \(ref.height)x\(ref.width) \(name) \(variantName) rgb=\(rgb)")
+                        XCTAssertGreaterThanOrEqual(cos, 0.99999, "\(ref.fixture) \(name) \(variantName)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testOutputsAreBitIdenticalForOneTwoAndThreeThreads() throws {
+        for ref in try references() {
+            let model = try Model.load(path: fixturesDir + "/" + ref.fixture)
+            var results: [[String: [Float]]] = []
+            for threads in [1, 2, 3] {
+                var o = Session.Options()
+                o.batch = ref.batch; o.height = ref.height; o.width = ref.width; o.layers = [1]; o.threads = threads
+                results.append(try run(try Session(model: model, options: o), ref, rgb: false))
+            }
+            XCTAssertEqual(results[0], results[1], "\(ref.fixture): 1 vs 2 threads")
+            XCTAssertEqual(results[0], results[2], "\(ref.fixture): 1 vs 3 threads")
+        }
+    }
+
+    func testFewerImagesThanBatchMatchesTheFirstImages() throws {
+        let ref = try references().first { $0.batch >= 2 }!
+        let model = try Model.load(path: fixturesDir + "/" + ref.fixture)
+        var o = Session.Options(); o.batch = 4; o.height = ref.height; o.width = ref.width
+        let session = try Session(model: model, options: o)
+        let px = referenceTensor(ref.file, "pixel_values")!
+        try px.withUnsafeBufferPointer { try session.run(.float($0.baseAddress!), images: 1) }
+        XCTAssertEqual(try session.outputShape(TESSERA_OUTPUT_EMBEDDING), [1, model.spec.hidden])
+        var emb = [Float](repeating: 0, count: model.spec.hidden)
+        try emb.withUnsafeMutableBufferPointer { try session.copyOutput(TESSERA_OUTPUT_EMBEDDING, into: $0.baseAddress!, capacity: $0.count) }
+        let want = Array(referenceTensor(ref.file, "embedding")!.prefix(model.spec.hidden))
+        XCTAssertLessThanOrEqual(maxAbsDiff(emb, want), 1e-4)
+    }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building and testing Tessera needs on a fresh Debian machine
+# with the Swift toolchain: C libraries for the CLI's image decoding, and a
+# Python virtual environment (.venv-py) with numpy and pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pkg in pkg-config libpng-dev libjpeg62-turbo-dev; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "setup: installing ${need[*]}"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ ! -x .venv-py/bin/python ]; then
+    echo "setup: creating .venv-py"
+    python3 -m venv .venv-py
+fi
+.venv-py/bin/python -c "import numpy, pytest" 2>/dev/null ||
+    .venv-py/bin/pip install -q --disable-pip-version-check numpy pytest

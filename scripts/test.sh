@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test: Swift unit tests, the kernel-isolation check, the C API
+# tests and the Python binding's tests. Sets up what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+results=()
+record() { results+=("$1: $2"); }
+
+echo "== build (release)"
+swift build -c release 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || true
+test -f .build/release/libtessera.so || { echo "build failed"; exit 1; }
+
+echo "== Swift tests"
+swift test 2>&1 | tee /tmp/tessera-swift-test.log | grep -Ev '^\[[0-9]+/[0-9]+\]|^Test Case .* started' || true
+if grep -q "with 0 failures" /tmp/tessera-swift-test.log && ! grep -qE "error:|Fatal error|crashed" /tmp/tessera-swift-test.log; then
+    record swift ok; else record swift FAILED; fi
+
+echo "== kernel isolation"
+if bash scripts/check_isa_isolation.sh .build/release; then record isolation ok; else record isolation FAILED; fi
+
+echo "== C tests"
+if bash tests/c/run.sh .build/release/libtessera.so; then record c ok; else record c FAILED; fi
+
+echo "== Python tests"
+if .venv-py/bin/python -m pytest tests/python -q; then record python ok; else record python FAILED; fi
+
+echo
+echo "== summary"
+passed=0; failed=0
+for r in "${results[@]}"; do
+    echo "  $r"
+    case "$r" in *FAILED) failed=$((failed + 1));; *) passed=$((passed + 1));; esac
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
