@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "tessera", type: .dynamic, targets: ["TesseraShared"]),
         .executable(name: "tessera-cli", targets: ["TesseraCLI"]),
+        .executable(name: "tessera-gemm-bench", targets: ["TesseraGemmBench"]),
     ],
     targets: [
         .systemLibrary(name: "CTesseraABI"),
@@ -36,6 +37,10 @@ let package = Package(
                     "--version-script=\(Context.packageDirectory)/Sources/TesseraShared/exports.map"]),
                     .linkedLibrary("m")]),
         .executableTarget(name: "TesseraCLI", dependencies: ["Tessera", "CTesseraABI"]),
+        .executableTarget(name: "TesseraGemmBench",
+                          dependencies: ["TesseraKernelCore", "TesseraKernelsPortable", "TesseraKernelsAVX2",
+                                         "TesseraKernelsAVX512", "CTesseraCPU"],
+                          swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         // Test-only instantiations of the wide kernels on AVX2, so that the
         // AVX-512 code paths' logic is checked on machines without AVX-512.
         .target(name: "TesseraKernelsCheck", dependencies: ["TesseraKernelCore"],

@@ -1,33 +1,41 @@
 /// Layout of GEMM operands.
 ///
 /// C[M, N] = A[M, K] · Bᵀ where B is a PyTorch `Linear` weight [N, K].
-/// B is packed once at load into panels of `panelWidth` columns of C: panel p
-/// holds, for every k, the 32 floats W[32p ..< 32p+32, k] (zero past N).
-/// Every kernel variant reads this one layout (a narrower kernel walks a
-/// 32-wide panel in 16- or 8-column halves), so that a session may pick any
-/// variant for the same loaded model.
+/// B is packed once at load into panels of `panelWidth` (16) columns of C:
+/// panel p holds, for every k, the 16 floats W[16p ..< 16p+16, k]
+/// contiguously (zero past N). An AVX2 kernel streams one panel (one cache
+/// line per k); an AVX-512 kernel streams two neighbouring panels; the SSE
+/// kernel half a panel. Every variant reads this one layout, so a session may
+/// pick any variant for the same loaded model. The packed size is rounded up
+/// to an even number of panels so that a two-panel kernel never reads past it.
 public enum GemmLayout {
-    public static let panelWidth = 32
+    public static let panelWidth = 16
 
     /// Floats needed for packed B of an [N, K] weight.
     @inlinable
     public static func packedCount(n: Int, k: Int) -> Int {
-        ((n + panelWidth - 1) / panelWidth) * panelWidth * k
+        ((n + 2 * panelWidth - 1) / (2 * panelWidth)) * 2 * panelWidth * k
     }
 
     /// Packs W [N, K] (row-major, leading dimension ldw) into `dst`.
     public static func packWeights(_ w: UnsafePointer<Float>, n: Int, k: Int, ldw: Int,
                                    into dst: UnsafeMutablePointer<Float>) {
-        let panels = (n + panelWidth - 1) / panelWidth
-        for p in 0..<panels {
+        let panels = packedCount(n: n, k: k) / (panelWidth * max(k, 1))
+        for p in 0..<(k == 0 ? 0 : panels) {
             let base = dst + p * k * panelWidth
-            let cols = min(panelWidth, n - p * panelWidth)
+            let cols = max(0, min(panelWidth, n - p * panelWidth))
             for kk in 0..<k {
                 let row = base + kk * panelWidth
                 for c in 0..<cols { row[c] = w[(p * panelWidth + c) * ldw + kk] }
                 for c in cols..<panelWidth { row[c] = 0 }
             }
         }
+    }
+
+    /// Offset of column `col`'s data for row k = 0 in packed B of depth k.
+    @inlinable
+    public static func columnOffset(_ col: Int, depth k: Int) -> Int {
+        (col / panelWidth) * k * panelWidth + col % panelWidth
     }
 }
 

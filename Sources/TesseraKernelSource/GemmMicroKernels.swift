@@ -1,12 +1,12 @@
 import TesseraKernelCore
 
 /// Register-blocked GEMM micro-kernels: an `mr` × `nr` tile of C held in
-/// registers while a packed A micro-panel ([kc][mr]) and a B sliver (kc rows
-/// of `nr` floats, `ldb` apart) stream through.
+/// registers while a packed A micro-panel ([kc][mr]) and B stream through:
+/// per k, one vector at `b` and one at `b + bNext`, then `b += ldb`.
 protocol GemmMicroKernel {
     associatedtype V: VectorFloat
     static var mr: Int { get }
-    static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+    static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bNext: Int, ldb: Int,
                     c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
                     first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int)
 }
@@ -65,13 +65,56 @@ func finishRow<V: VectorFloat>(_ x0: V, _ x1: V, _ c: UnsafeMutablePointer<Float
     }
 }
 
+/// Stores a finished tile (accumulators spilled to `t`, two vectors per
+/// row): plain stores or load-add-stores for intermediate K blocks, the
+/// epilogue with its vectors loaded once for the last block, and the general
+/// row routine only for tiles cut by the edge of C.
+@inline(never)
+func finishTile<V: VectorFloat>(_ t: UnsafeMutablePointer<V>, rows: Int, cols: Int,
+                                _ c: UnsafeMutablePointer<Float>, ldc: Int,
+                                first: Bool, last: Bool, _ ep: GemmEpilogue, row: Int, col: Int) {
+    let w = V.scalarCount
+    let plain = !last || (ep.bias == nil && !ep.gelu && ep.scale == nil && ep.residual == nil)
+    if cols == 2 * w && plain {
+        for r in 0..<rows {
+            var v0 = t[2 * r], v1 = t[2 * r + 1]
+            let p = c + r * ldc
+            if !first { v0 += V.load(p); v1 += V.load(p + w) }
+            v0.store(p); v1.store(p + w)
+        }
+        return
+    }
+    if cols == 2 * w {
+        let zero = V(repeating: 0), one = V(repeating: 1)
+        let b0 = ep.bias.map { V.load($0 + col) } ?? zero, b1 = ep.bias.map { V.load($0 + col + w) } ?? zero
+        let s0 = ep.scale.map { V.load($0 + col) } ?? one, s1 = ep.scale.map { V.load($0 + col + w) } ?? one
+        for r in 0..<rows {
+            var v0 = t[2 * r], v1 = t[2 * r + 1]
+            let p = c + r * ldc
+            if !first { v0 += V.load(p); v1 += V.load(p + w) }
+            v0 += b0; v1 += b1
+            if ep.gelu { v0 = vgelu(v0); v1 = vgelu(v1) }
+            v0 *= s0; v1 *= s1
+            if let res = ep.residual {
+                let rp = res + (row + r) * ep.ldr + col
+                v0 += V.load(rp); v1 += V.load(rp + w)
+            }
+            v0.store(p); v1.store(p + w)
+        }
+        return
+    }
+    for r in 0..<rows {
+        finishRow(t[2 * r], t[2 * r + 1], c + r * ldc, cols: cols, first: first, last: last, ep, row: row + r, col: col)
+    }
+}
+
 /// 6 rows × 2 vectors: 12 accumulators + 2 B vectors + 1 broadcast fit the
 /// 16 registers of SSE/AVX2.
 enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
     static var mr: Int { 6 }
 
     @inline(__always)
-    static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+    static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bNext: Int, ldb: Int,
                            c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
                            first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int) {
         let w = V.scalarCount
@@ -83,7 +126,7 @@ enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
         var c50 = V(repeating: 0), c51 = V(repeating: 0)
         var pa = a, pb = b
         for _ in 0..<kc {
-            let b0 = V.load(pb), b1 = V.load(pb + w)
+            let b0 = V.load(pb), b1 = V.load(pb + bNext)
             var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
             x = V(repeating: pa[1]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
             x = V(repeating: pa[2]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
@@ -92,12 +135,16 @@ enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
             x = V(repeating: pa[5]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
             pa += 6; pb += ldb
         }
-        finishRow(c00, c01, c, cols: cols, first: first, last: last, epilogue, row: row, col: col)
-        if rows > 1 { finishRow(c10, c11, c + ldc, cols: cols, first: first, last: last, epilogue, row: row + 1, col: col) }
-        if rows > 2 { finishRow(c20, c21, c + 2 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 2, col: col) }
-        if rows > 3 { finishRow(c30, c31, c + 3 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 3, col: col) }
-        if rows > 4 { finishRow(c40, c41, c + 4 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 4, col: col) }
-        if rows > 5 { finishRow(c50, c51, c + 5 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 5, col: col) }
+        withUnsafeTemporaryAllocation(of: V.self, capacity: 12) { buf in
+            let t = buf.baseAddress!
+            t[0] = c00; t[1] = c01
+            t[2] = c10; t[3] = c11
+            t[4] = c20; t[5] = c21
+            t[6] = c30; t[7] = c31
+            t[8] = c40; t[9] = c41
+            t[10] = c50; t[11] = c51
+            finishTile(t, rows: rows, cols: cols, c, ldc: ldc, first: first, last: last, epilogue, row: row, col: col)
+        }
     }
 }
 
@@ -107,7 +154,7 @@ enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
     static var mr: Int { 12 }
 
     @inline(__always)
-    static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+    static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bNext: Int, ldb: Int,
                            c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
                            first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int) {
         let w = V.scalarCount
@@ -125,7 +172,7 @@ enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
         var cb0 = V(repeating: 0), cb1 = V(repeating: 0)
         var pa = a, pb = b
         for _ in 0..<kc {
-            let b0 = V.load(pb), b1 = V.load(pb + w)
+            let b0 = V.load(pb), b1 = V.load(pb + bNext)
             var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
             x = V(repeating: pa[1]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
             x = V(repeating: pa[2]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
@@ -140,17 +187,21 @@ enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
             x = V(repeating: pa[11]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
             pa += 12; pb += ldb
         }
-        finishRow(c00, c01, c, cols: cols, first: first, last: last, epilogue, row: row, col: col)
-        if rows > 1 { finishRow(c10, c11, c + ldc, cols: cols, first: first, last: last, epilogue, row: row + 1, col: col) }
-        if rows > 2 { finishRow(c20, c21, c + 2 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 2, col: col) }
-        if rows > 3 { finishRow(c30, c31, c + 3 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 3, col: col) }
-        if rows > 4 { finishRow(c40, c41, c + 4 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 4, col: col) }
-        if rows > 5 { finishRow(c50, c51, c + 5 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 5, col: col) }
-        if rows > 6 { finishRow(c60, c61, c + 6 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 6, col: col) }
-        if rows > 7 { finishRow(c70, c71, c + 7 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 7, col: col) }
-        if rows > 8 { finishRow(c80, c81, c + 8 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 8, col: col) }
-        if rows > 9 { finishRow(c90, c91, c + 9 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 9, col: col) }
-        if rows > 10 { finishRow(ca0, ca1, c + 10 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 10, col: col) }
-        if rows > 11 { finishRow(cb0, cb1, c + 11 * ldc, cols: cols, first: first, last: last, epilogue, row: row + 11, col: col) }
+        withUnsafeTemporaryAllocation(of: V.self, capacity: 24) { buf in
+            let t = buf.baseAddress!
+            t[0] = c00; t[1] = c01
+            t[2] = c10; t[3] = c11
+            t[4] = c20; t[5] = c21
+            t[6] = c30; t[7] = c31
+            t[8] = c40; t[9] = c41
+            t[10] = c50; t[11] = c51
+            t[12] = c60; t[13] = c61
+            t[14] = c70; t[15] = c71
+            t[16] = c80; t[17] = c81
+            t[18] = c90; t[19] = c91
+            t[20] = ca0; t[21] = ca1
+            t[22] = cb0; t[23] = cb1
+            finishTile(t, rows: rows, cols: cols, c, ldc: ldc, first: first, last: last, epilogue, row: row, col: col)
+        }
     }
 }

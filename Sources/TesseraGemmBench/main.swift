@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TesseraKernelCore
+import TesseraKernelsAVX2
+import TesseraKernelsAVX512
+import TesseraKernelsPortable
+import CTesseraCPU
+
+/// GEMM GFLOP/s on the ViT shapes for every kernel variant this CPU runs,
+/// against the FMA peak of the same variant measured in the same run.
+/// Usage: tessera-gemm-bench [--threads N] [--quick]
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+func readSize(_ path: String) -> Int? {
+    guard let f = fopen(path, "r") else { return nil }
+    defer { fclose(f) }
+    var buf = [CChar](repeating: 0, count: 32)
+    guard fgets(&buf, 32, f) != nil else { return nil }
+    var s = String(cString: buf).filter { !$0.isWhitespace }
+    var mult = 1
+    if s.hasSuffix("K") { mult = 1024; s.removeLast() } else if s.hasSuffix("M") { mult = 1 << 20; s.removeLast() }
+    return Int(s).map { $0 * mult }
+}
+
+/// Fixed-point formatting without Foundation.
+func fixed(_ x: Double, _ decimals: Int = 1, width: Int = 0) -> String {
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let v = (x * scale).rounded() / scale
+    var s = String(Int(v))
+    if decimals > 0 {
+        var frac = String(Int((abs(v) - abs(Double(Int(v)))) * scale + 0.5))
+        while frac.count < decimals { frac = "0" + frac }
+        s += "." + frac
+    }
+    return String(repeating: " ", count: max(0, width - s.count)) + s
+}
+func pad(_ n: Int, _ width: Int) -> String { let s = String(n); return String(repeating: " ", count: max(0, width - s.count)) + s }
+
+let args = CommandLine.arguments
+let quick = args.contains("--quick")
+let l1 = readSize("/sys/devices/system/cpu/cpu0/cache/index0/size") ?? 32768
+let l2 = readSize("/sys/devices/system/cpu/cpu0/cache/index2/size") ?? 524288
+
+var variants: [(KernelTable, (Int, () -> Double) -> Double)] = [(PortableKernels.table, { PortableKernels.fmaPeak(iterations: $0, clock: $1) })]
+if tessera_cpu_has_avx2_fma() != 0 { variants.append((AVX2Kernels.table, { AVX2Kernels.fmaPeak(iterations: $0, clock: $1) })) }
+if tessera_cpu_has_avx512() != 0 { variants.append((AVX512Kernels.table, { AVX512Kernels.fmaPeak(iterations: $0, clock: $1) })) }
+if quick { variants.removeFirst() }
+
+let shapes: [(Int, Int, Int)] = quick
+    ? [(197, 768, 2304), (197, 3072, 768), (197, 768, 3072)]
+    : [(197, 768, 2304), (197, 768, 768), (197, 768, 3072), (197, 3072, 768),
+       (257, 384, 1152), (257, 384, 384), (257, 384, 1536), (257, 1536, 384),
+       (1576, 768, 2304), (1576, 3072, 768)]
+
+print("L1d \(l1 / 1024) KiB, L2 \(l2 / 1024) KiB; one thread; M x K x N, C = A·Bᵀ with packed B")
+for (table, peak) in variants {
+    let p = (0..<3).map { _ in peak(50_000_000 / 16, now) }.max()!
+    var blocking = GemmBlocking.forCaches(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
+    if let i = args.firstIndex(of: "--kc"), i + 1 < args.count, let v = Int(args[i + 1]) { blocking.kc = v }
+    if let i = args.firstIndex(of: "--mc"), i + 1 < args.count, let v = Int(args[i + 1]) { blocking.mc = v }
+    print("\n\(table.isa.name): FMA peak \(fixed(p)) GFLOP/s; tile \(table.gemmMR)x\(table.gemmNR), kc \(blocking.kc), mc \(blocking.mc)")
+    print("      M     K     N   GFLOP/s   % peak")
+    for (m, k, n) in shapes {
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
+        for i in 0..<(m * k) { a[i] = Float(i % 17) * 0.01 }
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: GemmLayout.packedCount(n: n, k: k))
+        let w = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
+        for i in 0..<(n * k) { w[i] = Float(i % 13) * 0.01 }
+        GemmLayout.packWeights(w, n: n, k: k, ldw: k, into: packed)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        let bias = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        bias.initialize(repeating: 0.1, count: n)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: blocking.scratchFloats)
+        let g = GemmArgs(m: m, n: n, k: k, a: a, lda: k, b: packed, c: c, ldc: n,
+                         epilogue: GemmEpilogue(bias: bias), blocking: blocking,
+                         scratch: scratch, scratchStride: blocking.scratchFloats)
+        let flops = 2.0 * Double(m * n * k)
+        let reps = max(3, Int(2e9 / flops))
+        table.gemm(g, 0, 1)
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let t0 = now()
+            for _ in 0..<reps { table.gemm(g, 0, 1) }
+            best = min(best, (now() - t0) / Double(reps))
+        }
+        let gf = flops / best / 1e9
+        print("\(pad(m, 7)) \(pad(k, 5)) \(pad(n, 5)) \(fixed(gf, width: 9)) \(fixed(100 * gf / p, width: 8))")
+        a.deallocate(); packed.deallocate(); w.deallocate(); c.deallocate(); bias.deallocate(); scratch.deallocate()
+    }
+}

@@ -1,0 +1,1 @@
+../TesseraKernelSource/Probe.swift
