@@ -65,7 +65,8 @@ for (table, peak) in variants {
     var blocking = GemmBlocking.forCaches(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
     if let i = args.firstIndex(of: "--kc"), i + 1 < args.count, let v = Int(args[i + 1]) { blocking.kc = v }
     if let i = args.firstIndex(of: "--mc"), i + 1 < args.count, let v = Int(args[i + 1]) { blocking.mc = v }
-    print("\n\(table.isa.name): FMA peak \(fixed(p)) GFLOP/s; tile \(table.gemmMR)x\(table.gemmNR), kc \(blocking.kc), mc \(blocking.mc)")
+    if let i = args.firstIndex(of: "--nc"), i + 1 < args.count, let v = Int(args[i + 1]) { blocking.nc = v }
+    print("\n\(table.isa.name): FMA peak \(fixed(p)) GFLOP/s; tile \(table.gemmMR)x\(table.gemmNR), kc \(blocking.kc), mc \(blocking.mc), nc \(blocking.nc)")
     print("      M     K     N   GFLOP/s   % peak")
     for (m, k, n) in shapes {
         let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)

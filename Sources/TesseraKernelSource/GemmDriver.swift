@@ -14,33 +14,39 @@ func gemmPart<K: GemmMicroKernel>(_ kernel: K.Type, _ g: GemmArgs, thread t: Int
     let scratch = g.scratch + t * g.scratchStride
     let kcMax = max(1, g.blocking.kc)
     let mcMax = max(mr, (g.blocking.mc / mr) * mr)
-    var k0 = 0
-    while k0 < g.k {
-        let kc = min(kcMax, g.k - k0)
-        let first = k0 == 0, last = k0 + kc == g.k
-        var m0 = 0
-        while m0 < g.m {
-            let mc = min(mcMax, g.m - m0)
-            packA(g.a + m0 * g.lda + k0, lda: g.lda, rows: mc, depth: kc, mr: mr, into: scratch)
-            for jb in jb0..<jb1 {
-                let col = jb * nr
-                let pw = GemmLayout.panelWidth
-                let at = GemmLayout.columnOffset(col, depth: g.k)
-                let bp = g.b + at + k0 * pw
-                let bNext = GemmLayout.columnOffset(col + K.V.scalarCount, depth: g.k) - at
-                let cols = min(nr, g.n - col)
-                var i = 0
-                while i < mc {
-                    K.run(kc: kc, a: scratch + i * kc, b: bp, bNext: bNext, ldb: pw,
-                          c: g.c + (m0 + i) * g.ldc + col, ldc: g.ldc,
-                          rows: min(mr, mc - i), cols: cols, first: first, last: last,
-                          epilogue: g.epilogue, row: m0 + i, col: col)
-                    i += mr
+    let ncBlocks = max(1, g.blocking.nc / nr)
+    var jbStart = jb0
+    while jbStart < jb1 {
+        let jbEnd = min(jb1, jbStart + ncBlocks)
+        var k0 = 0
+        while k0 < g.k {
+            let kc = min(kcMax, g.k - k0)
+            let first = k0 == 0, last = k0 + kc == g.k
+            var m0 = 0
+            while m0 < g.m {
+                let mc = min(mcMax, g.m - m0)
+                packA(g.a + m0 * g.lda + k0, lda: g.lda, rows: mc, depth: kc, mr: mr, into: scratch)
+                for jb in jbStart..<jbEnd {
+                    let col = jb * nr
+                    let pw = GemmLayout.panelWidth
+                    let at = GemmLayout.columnOffset(col, depth: g.k)
+                    let bp = g.b + at + k0 * pw
+                    let bNext = GemmLayout.columnOffset(col + K.V.scalarCount, depth: g.k) - at
+                    let cols = min(nr, g.n - col)
+                    var i = 0
+                    while i < mc {
+                        K.run(kc: kc, a: scratch + i * kc, b: bp, bNext: bNext, ldb: pw,
+                              c: g.c + (m0 + i) * g.ldc + col, ldc: g.ldc,
+                              rows: min(mr, mc - i), cols: cols, first: first, last: last,
+                              epilogue: g.epilogue, row: m0 + i, col: col)
+                        i += mr
+                    }
                 }
+                m0 += mc
             }
-            m0 += mc
+            k0 += kc
         }
-        k0 += kc
+        jbStart = jbEnd
     }
     // K == 0: C = epilogue(0).
     if g.k == 0 {
