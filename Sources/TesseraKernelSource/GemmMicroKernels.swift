@@ -1,3 +1,4 @@
+import CTesseraCPU
 import TesseraKernelCore
 
 /// Register-blocked GEMM micro-kernels: an `mr` × `nr` tile of C held in
@@ -108,6 +109,21 @@ func finishTile<V: VectorFloat>(_ t: UnsafeMutablePointer<V>, rows: Int, cols: I
     }
 }
 
+/// Starts loading the C tile (and, on the last K block, the residual rows)
+/// so that the misses overlap the K loop instead of stalling the finish.
+@inline(__always)
+func prefetchTile(_ c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, bytesPerRow: Int,
+                  last: Bool, _ ep: GemmEpilogue, row: Int, col: Int) {
+    for r in 0..<rows {
+        var off = 0
+        while off < bytesPerRow {
+            tessera_prefetch_write(UnsafeRawPointer(c + r * ldc) + off)
+            if last, let res = ep.residual { tessera_prefetch_read(UnsafeRawPointer(res + (row + r) * ep.ldr + col) + off) }
+            off += 64
+        }
+    }
+}
+
 /// 6 rows × 2 vectors: 12 accumulators + 2 B vectors + 1 broadcast fit the
 /// 16 registers of SSE/AVX2.
 enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
@@ -124,6 +140,7 @@ enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
         var c30 = V(repeating: 0), c31 = V(repeating: 0)
         var c40 = V(repeating: 0), c41 = V(repeating: 0)
         var c50 = V(repeating: 0), c51 = V(repeating: 0)
+        prefetchTile(c, ldc: ldc, rows: rows, bytesPerRow: 8 * w, last: last, epilogue, row: row, col: col)
         var pa = a, pb = b
         for _ in 0..<kc {
             let b0 = V.load(pb), b1 = V.load(pb + bNext)
@@ -170,6 +187,7 @@ enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
         var c90 = V(repeating: 0), c91 = V(repeating: 0)
         var ca0 = V(repeating: 0), ca1 = V(repeating: 0)
         var cb0 = V(repeating: 0), cb1 = V(repeating: 0)
+        prefetchTile(c, ldc: ldc, rows: rows, bytesPerRow: 8 * w, last: last, epilogue, row: row, col: col)
         var pa = a, pb = b
         for _ in 0..<kc {
             let b0 = V.load(pb), b1 = V.load(pb + bNext)

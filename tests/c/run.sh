@@ -60,6 +60,13 @@ step "build examples/c/embed.c"
 step "build tests/c/test_api.c"
 "$CC" "${cflags[@]}" -pthread tests/c/test_api.c -o "$BUILD_DIR/test_api" "${link[@]}" || bad "build test_api.c"
 
+step "build tests/c/test_no_alloc.c"
+"$CC" "${cflags[@]}" tests/c/test_no_alloc.c -o "$BUILD_DIR/test_no_alloc" "${link[@]}" || bad "build test_no_alloc.c"
+for threads in 1 2 3; do
+    step "no heap allocation inside run ($threads threads)"
+    "$BUILD_DIR/test_no_alloc" "$FIXTURES/dinov2_reg_hf" "$threads" || bad "test_no_alloc $threads"
+done
+
 step "check exports of $lib_abs"
 bash "$here/check_exports.sh" "$lib_abs" include/tessera.h || bad "check_exports.sh"
 

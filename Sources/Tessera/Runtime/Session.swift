@@ -139,34 +139,41 @@ final class Session {
             switch op {
             case .normalize(let dst):
                 guard case .rgb8(let px) = input else { return }
-                let plane = s.height * s.width
                 let m = (sp.mean[0], sp.mean[1], sp.mean[2]), sd = (sp.std[0], sp.std[1], sp.std[2])
-                let out = s.pointer(dst)
-                s.pool.run { t in
-                    let n = s.pool.count
-                    for b in (t * images / n)..<((t + 1) * images / n) {
-                        ImageOps.normalizeRGB8(px + b * plane * 3, height: s.height, width: s.width,
-                                               mean: m, std: sd, into: out + b * plane * 3)
+                var job = NormalizeJob(pixels: px, out: s.pointer(dst), images: images, height: s.height,
+                                       width: s.width, mean: m, std: sd)
+                s.pool.run(&job) { ctx, t, n in
+                    let j = ctx.assumingMemoryBound(to: NormalizeJob.self).pointee
+                    let plane = j.height * j.width
+                    for b in (t * j.images / n)..<((t + 1) * j.images / n) {
+                        ImageOps.normalizeRGB8(j.pixels + b * plane * 3, height: j.height, width: j.width,
+                                               mean: j.mean, std: j.std, into: j.out + b * plane * 3)
                     }
                 }
             case .embed(let staged, let cols, let dst):
                 embed(staged: staged, cols: cols, dst: dst)
             case .layerNorm(let src, let dst, let w, let b):
-                let args = LayerNormArgs(x: s.pointer(src), y: s.pointer(dst), rows: rows, n: sp.hidden,
-                                         ldx: sp.hidden, ldy: sp.hidden, weight: w, bias: b, eps: sp.eps)
-                let n = s.pool.count
-                s.pool.run { t in s.table.layerNorm(args, t, n) }
+                var job = KernelJob(table: s.table,
+                                    args: LayerNormArgs(x: s.pointer(src), y: s.pointer(dst), rows: rows, n: sp.hidden,
+                                                        ldx: sp.hidden, ldy: sp.hidden, weight: w, bias: b, eps: sp.eps))
+                s.pool.run(&job) { ctx, t, n in
+                    let j = ctx.assumingMemoryBound(to: KernelJob<LayerNormArgs>.self)
+                    j.pointee.table.layerNorm(j.pointee.args, t, n)
+                }
             case .linear(let src, let dst, let n, let k, let w, let bias, let gelu, let scale, let residual):
                 gemm(m: rows, n: n, k: k, a: s.pointer(src), lda: k, b: w, c: s.pointer(dst), ldc: n,
                      epilogue: GemmEpilogue(bias: bias, gelu: gelu, scale: scale,
                                             residual: residual.map { UnsafePointer(s.pointer($0)) }, ldr: n))
             case .attention(let qkv, let dst):
-                let args = AttentionArgs(qkv: s.pointer(qkv), ldqkv: 3 * sp.hidden, out: s.pointer(dst), ldo: sp.hidden,
-                                         batch: images, tokens: s.tokens, heads: sp.heads, headDim: sp.headDim,
-                                         scale: 1 / Float(sp.headDim).squareRoot(),
-                                         scratch: s.pointer(s.plan.scratch), scratchStride: s.scratchStride)
-                let n = s.pool.count
-                s.pool.run { t in s.table.attention(args, t, n) }
+                var job = KernelJob(table: s.table,
+                                    args: AttentionArgs(qkv: s.pointer(qkv), ldqkv: 3 * sp.hidden, out: s.pointer(dst),
+                                                        ldo: sp.hidden, batch: images, tokens: s.tokens, heads: sp.heads,
+                                                        headDim: sp.headDim, scale: 1 / Float(sp.headDim).squareRoot(),
+                                                        scratch: s.pointer(s.plan.scratch), scratchStride: s.scratchStride))
+                s.pool.run(&job) { ctx, t, n in
+                    let j = ctx.assumingMemoryBound(to: KernelJob<AttentionArgs>.self)
+                    j.pointee.table.attention(j.pointee.args, t, n)
+                }
             case .copy(let src, let dst):
                 s.pointer(dst).update(from: s.pointer(src), count: rows * sp.hidden)
             case .head(let src, let token, let dst, let w, let bias, let scale, let residual):
@@ -180,11 +187,14 @@ final class Session {
         func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
                   c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue) {
             let s = session
-            let args = GemmArgs(m: m, n: n, k: k, a: a, lda: lda, b: b, c: c, ldc: ldc, epilogue: epilogue,
-                                blocking: s.blocking, scratch: s.pointer(s.plan.scratch),
-                                scratchStride: s.scratchStride)
-            let threads = s.pool.count
-            s.pool.run { t in s.table.gemm(args, t, threads) }
+            var job = KernelJob(table: s.table,
+                                args: GemmArgs(m: m, n: n, k: k, a: a, lda: lda, b: b, c: c, ldc: ldc, epilogue: epilogue,
+                                               blocking: s.blocking, scratch: s.pointer(s.plan.scratch),
+                                               scratchStride: s.scratchStride))
+            s.pool.run(&job) { ctx, t, n in
+                let j = ctx.assumingMemoryBound(to: KernelJob<GemmArgs>.self)
+                j.pointee.table.gemm(j.pointee.args, t, n)
+            }
         }
 
         /// Patches → GEMM with the patch weight, + bias + position; then the
@@ -222,6 +232,21 @@ final class Session {
                 }
             }
         }
+    }
+
+    /// Kernel arguments with the session's kernel table, handed to the pool
+    /// by pointer. (Not generic: a closure stored under a generic type would
+    /// be reabstracted through a heap-allocated thunk.)
+    struct KernelJob<Args> {
+        let table: KernelTable
+        var args: Args
+    }
+
+    struct NormalizeJob {
+        let pixels: UnsafePointer<UInt8>
+        let out: UnsafeMutablePointer<Float>
+        let images: Int, height: Int, width: Int
+        let mean: (Float, Float, Float), std: (Float, Float, Float)
     }
 
     // MARK: Outputs

@@ -16,7 +16,11 @@ final class ThreadPool {
     private var generation = 0
     private var pending = 0
     private var stopping = false
-    private var job: ((Int) -> Void)? = nil
+    /// The region's work: a C function pointer and its context, so that
+    /// starting a region allocates nothing (a stored Swift closure would).
+    typealias Task = @convention(c) (UnsafeMutableRawPointer, Int, Int) -> Void
+    private var task: Task? = nil
+    private var context: UnsafeMutableRawPointer? = nil
 
     private final class Start {
         unowned let pool: ThreadPool
@@ -70,9 +74,9 @@ final class ThreadPool {
             while generation == seen && !stopping { pthread_cond_wait(wake, mutex) }
             if stopping { break }
             seen = generation
-            let work = job
+            let work = task, ctx = context
             pthread_mutex_unlock(mutex)
-            work?(index)
+            if let work, let ctx { work(ctx, index, count) }
             pthread_mutex_lock(mutex)
             pending -= 1
             if pending == 0 { pthread_cond_signal(done) }
@@ -80,22 +84,27 @@ final class ThreadPool {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Runs body(t) for t in 0..<count, t = 0 on the calling thread, and
-    /// returns when all have finished. Allocates nothing.
-    func run(_ body: (Int) -> Void) {
-        if count == 1 { body(0); return }
-        withoutActuallyEscaping(body) { work in
-            pthread_mutex_lock(mutex)
-            job = work
-            pending = count - 1
-            generation += 1
-            pthread_cond_broadcast(wake)
-            pthread_mutex_unlock(mutex)
-            work(0)
-            pthread_mutex_lock(mutex)
-            while pending > 0 { pthread_cond_wait(done, mutex) }
-            job = nil
-            pthread_mutex_unlock(mutex)
-        }
+    /// Runs task(context, t, count) for t in 0..<count, t = 0 on the calling
+    /// thread, and returns when all have finished. Allocates nothing.
+    func run(_ task: Task, _ context: UnsafeMutableRawPointer) {
+        if count == 1 { task(context, 0, 1); return }
+        pthread_mutex_lock(mutex)
+        self.task = task
+        self.context = context
+        pending = count - 1
+        generation += 1
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+        task(context, 0, count)
+        pthread_mutex_lock(mutex)
+        while pending > 0 { pthread_cond_wait(done, mutex) }
+        self.task = nil
+        self.context = nil
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Runs task over `value` (the job's arguments) on every thread.
+    func run<Job>(_ value: inout Job, _ task: Task) {
+        withUnsafeMutablePointer(to: &value) { run(task, UnsafeMutableRawPointer($0)) }
     }
 }
