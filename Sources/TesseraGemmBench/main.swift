@@ -48,9 +48,9 @@ let quick = args.contains("--quick")
 let l1 = readSize("/sys/devices/system/cpu/cpu0/cache/index0/size") ?? 32768
 let l2 = readSize("/sys/devices/system/cpu/cpu0/cache/index2/size") ?? 524288
 
-var variants: [(KernelTable, (Int, () -> Double) -> Double)] = [(PortableKernels.table, { PortableKernels.fmaPeak(iterations: $0, clock: $1) })]
-if tessera_cpu_has_avx2_fma() != 0 { variants.append((AVX2Kernels.table, { AVX2Kernels.fmaPeak(iterations: $0, clock: $1) })) }
-if tessera_cpu_has_avx512() != 0 { variants.append((AVX512Kernels.table, { AVX512Kernels.fmaPeak(iterations: $0, clock: $1) })) }
+var variants: [(KernelTable, (Int, () -> Double) -> Double)] = [(TesseraKernelsPortable.VariantKernels.table, { TesseraKernelsPortable.VariantKernels.fmaPeak(iterations: $0, clock: $1) })]
+if tessera_cpu_has_avx2_fma() != 0 { variants.append((TesseraKernelsAVX2.VariantKernels.table, { TesseraKernelsAVX2.VariantKernels.fmaPeak(iterations: $0, clock: $1) })) }
+if tessera_cpu_has_avx512() != 0 { variants.append((TesseraKernelsAVX512.VariantKernels.table, { TesseraKernelsAVX512.VariantKernels.fmaPeak(iterations: $0, clock: $1) })) }
 if quick { variants.removeFirst() }
 
 let shapes: [(Int, Int, Int)] = quick

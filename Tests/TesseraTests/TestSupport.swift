@@ -19,12 +19,12 @@ struct TestRandom {
 
 /// The kernel tables this CPU can run, plus the AVX-512 shapes built for AVX2.
 func kernelVariants() -> [(String, KernelTable)] {
-    var v: [(String, KernelTable)] = [("portable", PortableKernels.table)]
+    var v: [(String, KernelTable)] = [("portable", TesseraKernelsPortable.VariantKernels.table)]
     if Machine.hasAVX2 {
-        v.append(("avx2", AVX2Kernels.table))
-        v.append(("avx512-shapes-on-avx2", WideKernelsOnAVX2.table))
+        v.append(("avx2", TesseraKernelsAVX2.VariantKernels.table))
+        v.append(("avx512-shapes-on-avx2", TesseraKernelsCheck.VariantKernels.table))
     }
-    if Machine.hasAVX512 { v.append(("avx512", AVX512Kernels.table)) }
+    if Machine.hasAVX512 { v.append(("avx512", TesseraKernelsAVX512.VariantKernels.table)) }
     return v
 }
 

@@ -10,9 +10,9 @@ final class VectorMathTests: XCTestCase {
     typealias Fn = (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
 
     func variants() -> [(String, Fn, Fn)] {
-        var v: [(String, Fn, Fn)] = [("portable", PortableKernels.exp, PortableKernels.gelu)]
-        if Machine.hasAVX2 { v.append(("avx2", AVX2Kernels.exp, AVX2Kernels.gelu)) }
-        if Machine.hasAVX512 { v.append(("avx512", AVX512Kernels.exp, AVX512Kernels.gelu)) }
+        var v: [(String, Fn, Fn)] = [("portable", TesseraKernelsPortable.VariantKernels.exp, TesseraKernelsPortable.VariantKernels.gelu)]
+        if Machine.hasAVX2 { v.append(("avx2", TesseraKernelsAVX2.VariantKernels.exp, TesseraKernelsAVX2.VariantKernels.gelu)) }
+        if Machine.hasAVX512 { v.append(("avx512", TesseraKernelsAVX512.VariantKernels.exp, TesseraKernelsAVX512.VariantKernels.gelu)) }
         return v
     }
 
@@ -32,7 +32,7 @@ final class VectorMathTests: XCTestCase {
         // Far below the range: exactly 0-ish, never NaN.
         var y = [Float](repeating: 1, count: 8)
         let low = [Float](repeating: -1000, count: 8)
-        low.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { PortableKernels.exp(xp.baseAddress!, $0.baseAddress!, 8) } }
+        low.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { TesseraKernelsPortable.VariantKernels.exp(xp.baseAddress!, $0.baseAddress!, 8) } }
         XCTAssertTrue(y.allSatisfy { $0 >= 0 && $0 < 1e-37 })
     }
 

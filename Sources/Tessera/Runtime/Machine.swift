@@ -45,9 +45,9 @@ enum Machine {
 
     static func table(_ isa: KernelTable.ISA) -> KernelTable {
         switch isa {
-        case .portable: return PortableKernels.table
-        case .avx2: return AVX2Kernels.table
-        case .avx512: return AVX512Kernels.table
+        case .portable: return TesseraKernelsPortable.VariantKernels.table
+        case .avx2: return TesseraKernelsAVX2.VariantKernels.table
+        case .avx512: return TesseraKernelsAVX512.VariantKernels.table
         }
     }
 

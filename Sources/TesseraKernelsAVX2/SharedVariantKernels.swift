@@ -1,0 +1,1 @@
+../TesseraKernelSource/VariantKernels.swift

@@ -1,0 +1,8 @@
+import TesseraKernelCore
+
+// AVX-512 F/BW/VL (`-target-cpu skylake-avx512`): 16-float vectors; a
+// 12 × 32 GEMM tile keeps 24 accumulators, 2 B vectors and a broadcast in
+// the 32 zmm registers.
+typealias VariantVector = SIMD16<Float>
+typealias VariantTile = Kernel12x2<VariantVector>
+let variantISA = KernelTable.ISA.avx512

@@ -1,0 +1,7 @@
+import TesseraKernelCore
+
+// Baseline x86-64 (SSE2), for CPUs without AVX2: 4-float vectors; a 6 × 8
+// GEMM tile in the 16 xmm registers; multiply and add are not fused.
+typealias VariantVector = SIMD4<Float>
+typealias VariantTile = Kernel6x2<VariantVector>
+let variantISA = KernelTable.ISA.portable
