@@ -67,6 +67,11 @@ for threads in 1 2 3; do
     "$BUILD_DIR/test_no_alloc" "$FIXTURES/dinov2_reg_hf" "$threads" || bad "test_no_alloc $threads"
 done
 
+step "build tests/c/test_threads.c"
+"$CC" "${cflags[@]}" -pthread tests/c/test_threads.c -o "$BUILD_DIR/test_threads" "${link[@]}" || bad "build test_threads.c"
+step "threads: shared model, per-thread sessions; concurrent runs on one session"
+"$BUILD_DIR/test_threads" "$FIXTURES/dinov2_reg_hf" 100 || bad "test_threads"
+
 step "check exports of $lib_abs"
 bash "$here/check_exports.sh" "$lib_abs" include/tessera.h || bad "check_exports.sh"
 
