@@ -12,14 +12,16 @@ public enum PositionResize {
 
     /// Resizes `src`, a grid rows × cols × dim (token-major, as a
     /// position table is stored) to `outRows` × `outCols` × dim.
+    /// `scratch` holds rows × outCols × dim floats (see `scratchFloats`).
     public static func resize(_ src: UnsafePointer<Float>, rows: Int, cols: Int, dim: Int,
                               outRows: Int, outCols: Int, mode: Mode,
-                              into dst: UnsafeMutablePointer<Float>) {
+                              into dst: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let wy = weights(inSize: rows, outSize: outRows, mode: mode)
         let wx = weights(inSize: cols, outSize: outCols, mode: mode)
-        // Separable: width first into a temporary, then height.
-        var tmp = [Float](repeating: 0, count: rows * outCols * dim)
-        tmp.withUnsafeMutableBufferPointer { t in
+        // Separable: width first into the scratch, then height.
+        scratch.initialize(repeating: 0, count: rows * outCols * dim)
+        let t = UnsafeMutableBufferPointer(start: scratch, count: rows * outCols * dim)
+        do {
             for r in 0..<rows {
                 for oc in 0..<outCols {
                     let (start, taps) = wx[oc]
@@ -43,6 +45,8 @@ public enum PositionResize {
             }
         }
     }
+
+    public static func scratchFloats(rows: Int, outCols: Int, dim: Int) -> Int { rows * outCols * dim }
 
     /// For each output index: the first input index and its tap weights
     /// (indices already clamped into range and merged).

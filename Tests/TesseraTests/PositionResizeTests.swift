@@ -18,7 +18,7 @@ final class PositionResizeTests: XCTestCase {
                 guard let want = referenceTensor(file, "\(modeName)_\(h)x\(w)") else { XCTFail("missing \(modeName)_\(h)x\(w)"); continue }
                 var out = [Float](repeating: .nan, count: h * w * c)
                 table.withUnsafeBufferPointer { t in out.withUnsafeMutableBufferPointer {
-                    PositionResize.resize(t.baseAddress!, rows: m, cols: m, dim: c, outRows: h, outCols: w, mode: mode, into: $0.baseAddress!)
+                    var scratch = [Float](repeating: 0, count: PositionResize.scratchFloats(rows: m, outCols: w, dim: c)); PositionResize.resize(t.baseAddress!, rows: m, cols: m, dim: c, outRows: h, outCols: w, mode: mode, into: $0.baseAddress!, scratch: &scratch)
                 }}
                 var got = [Float](repeating: 0, count: h * w * c)
                 for ch in 0..<c { for i in 0..<(h * w) { got[ch * h * w + i] = out[i * c + ch] } }

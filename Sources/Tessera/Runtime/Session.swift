@@ -24,6 +24,9 @@ final class Session {
     /// Images in the last successful run; 0 before any.
     private(set) var lastImages = 0
 
+    /// Tokens per image at most (DINOv2 at 896x896 has 4,097).
+    static let maxTokens = 1 << 20
+
     struct Options {
         var batch = 1
         var height = 0
@@ -62,6 +65,9 @@ final class Session {
         let threads = o.threads == 0 ? Machine.availableCores : o.threads
 
         // Sizes from the options: check them before allocating anything.
+        guard tokens <= Session.maxTokens else {
+            throw TesseraError.invalid("a \(h)x\(w) image makes \(tokens) tokens; expected at most \(Session.maxTokens)")
+        }
         let rows = try checkedProduct([batch, tokens], what: "session")
         let activation = try checkedProduct([rows, max(3 * s.hidden, s.mlp)], what: "session activations")
         guard activation < (1 << 40) else { throw TesseraError.outOfMemory("a \(batch)x\(h)x\(w) session would need more than 4 TiB of activations") }
@@ -77,7 +83,7 @@ final class Session {
         arena = try AlignedBuffer(floats: plan.arenaFloats)
         positions = try AlignedBuffer(floats: (s.positionedPrefix + gridH * gridW) * s.hidden)
         pool = try ThreadPool(threads: threads)
-        Session.preparePositions(model: model, gridH: gridH, gridW: gridW, into: positions.pointer)
+        try Session.preparePositions(model: model, gridH: gridH, gridW: gridW, into: positions.pointer)
     }
 
     deinit { pool.shutdown() }
@@ -87,7 +93,7 @@ final class Session {
 
     /// Copies the prefix positions and resizes the patch grid as the family's
     /// reference does; an unchanged grid is copied as is (as the references do).
-    static func preparePositions(model: Model, gridH: Int, gridW: Int, into dst: UnsafeMutablePointer<Float>) {
+    static func preparePositions(model: Model, gridH: Int, gridW: Int, into dst: UnsafeMutablePointer<Float>) throws {
         let s = model.spec
         let d = s.hidden
         let table = model.weight("pos")!
@@ -97,8 +103,9 @@ final class Session {
         if gridH == s.posGrid && gridW == s.posGrid {
             out.update(from: src, count: gridH * gridW * d)
         } else {
+            let scratch = try AlignedBuffer(floats: PositionResize.scratchFloats(rows: s.posGrid, outCols: gridW, dim: d))
             PositionResize.resize(src, rows: s.posGrid, cols: s.posGrid, dim: d, outRows: gridH, outCols: gridW,
-                                  mode: s.posResize, into: out)
+                                  mode: s.posResize, into: out, scratch: scratch.pointer)
         }
     }
 
