@@ -23,6 +23,9 @@ if bash scripts/check_isa_isolation.sh .build/release; then record isolation ok;
 echo "== C tests"
 if bash tests/c/run.sh .build/release/libtessera.so; then record c ok; else record c FAILED; fi
 
+echo "== CLI tests"
+if bash tests/cli/run.sh; then record cli ok; else record cli FAILED; fi
+
 echo "== Python tests"
 if .venv-py/bin/python -m pytest tests/python -q; then record python ok; else record python FAILED; fi
 

@@ -119,6 +119,7 @@ static int decode_png(const uint8_t *data, size_t size, uint64_t max_pixels, uin
 struct tsr_jpeg_error {
     struct jpeg_error_mgr pub;
     jmp_buf jump;
+    int eof_is_error;  /* cleared once every row is decoded */
     char message[JMSG_LENGTH_MAX];
 };
 
@@ -130,12 +131,15 @@ static void tsr_jpeg_error_exit(j_common_ptr cinfo) {
     longjmp(e->jump, 1);
 }
 
-/* Warnings are silent, except running out of data: libjpeg would pad a
- * truncated file with gray and call it a warning; here it is an error. */
+/* Warnings are silent, except running out of data before the last row:
+ * libjpeg would pad a truncated file with gray and call it a warning; here it
+ * is an error, as it is for PIL. (Libjpeg's Huffman decoder reads ahead, so
+ * even a file missing only its final EOI marker usually fails here; running
+ * out later, in jpeg_finish_decompress, is tolerated.) */
 static void tsr_jpeg_emit_message(j_common_ptr cinfo, int msg_level) {
     if (msg_level < 0) {
-        if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
-            struct tsr_jpeg_error *e = (struct tsr_jpeg_error *)cinfo->err;
+        struct tsr_jpeg_error *e = (struct tsr_jpeg_error *)cinfo->err;
+        if (cinfo->err->msg_code == JWRN_JPEG_EOF && e->eof_is_error) {
             snprintf(e->message, sizeof e->message, "the data ends before the image does (truncated file)");
             longjmp(e->jump, 1);
         }
@@ -167,6 +171,7 @@ static int decode_jpeg(const uint8_t *data, size_t size, uint64_t max_pixels, ui
     jerr.pub.error_exit = tsr_jpeg_error_exit;
     jerr.pub.emit_message = tsr_jpeg_emit_message;
     jerr.pub.output_message = tsr_jpeg_output_message;
+    jerr.eof_is_error = 1;
     if (setjmp(jerr.jump)) {
         int oom = jerr.pub.msg_code == JERR_OUT_OF_MEMORY;
         set_error(err, err_size, "JPEG: %s", jerr.message);
@@ -228,6 +233,7 @@ static int decode_jpeg(const uint8_t *data, size_t size, uint64_t max_pixels, ui
             }
         }
     }
+    jerr.eof_is_error = 0;
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
     free(cmyk_row);

@@ -1,11 +1,14 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// A fixed set of worker threads that run one parallel region at a time.
-/// Idle workers sleep on a condition variable (they never spin), so a host
-/// that embeds Tessera keeps its cores between runs. Work is split by the
-/// caller statically by thread index; the pool only starts and joins.
+/// Work is split by the caller statically by thread index; the pool only
+/// starts and joins. Between regions of a run a worker spins briefly (a few
+/// tens of microseconds) on the region counter, so the next region starts
+/// without a wake-up; past that it sleeps on a condition variable, so an idle
+/// session costs no CPU and a host that embeds Tessera keeps its cores.
 final class ThreadPool {
     /// Threads taking part in a region, the calling thread included.
     let count: Int
@@ -13,14 +16,19 @@ final class ThreadPool {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var generation = 0
-    private var pending = 0
-    private var stopping = false
+    /// Incremented (release) once a region's task and context are set.
+    private let generation = Atomic<Int>(0)
+    /// Workers still running the current region.
+    private let pending = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
     /// The region's work: a C function pointer and its context, so that
     /// starting a region allocates nothing (a stored Swift closure would).
     typealias Task = @convention(c) (UnsafeMutableRawPointer, Int, Int) -> Void
     private var task: Task? = nil
     private var context: UnsafeMutableRawPointer? = nil
+
+    /// Polls of the region counter before a worker goes to sleep.
+    static let spinPolls = 20_000
 
     private final class Start {
         unowned let pool: ThreadPool
@@ -60,7 +68,7 @@ final class ThreadPool {
     /// running worker holds the pool alive.
     func shutdown() {
         pthread_mutex_lock(mutex)
-        stopping = true
+        stopping.store(true, ordering: .releasing)
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
         for t in threads { pthread_join(t, nil) }
@@ -69,38 +77,52 @@ final class ThreadPool {
 
     private func workerLoop(_ index: Int) {
         var seen = 0
-        pthread_mutex_lock(mutex)
         while true {
-            while generation == seen && !stopping { pthread_cond_wait(wake, mutex) }
-            if stopping { break }
-            seen = generation
-            let work = task, ctx = context
-            pthread_mutex_unlock(mutex)
-            if let work, let ctx { work(ctx, index, count) }
-            pthread_mutex_lock(mutex)
-            pending -= 1
-            if pending == 0 { pthread_cond_signal(done) }
+            // Spin a little: the next region of a run usually starts soon.
+            var polls = 0
+            while generation.load(ordering: .acquiring) == seen && polls < ThreadPool.spinPolls
+                    && !stopping.load(ordering: .relaxed) {
+                polls += 1
+            }
+            if generation.load(ordering: .acquiring) == seen {
+                pthread_mutex_lock(mutex)
+                while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .acquiring) {
+                    pthread_cond_wait(wake, mutex)
+                }
+                pthread_mutex_unlock(mutex)
+            }
+            if stopping.load(ordering: .acquiring) { return }
+            seen = generation.load(ordering: .acquiring)
+            if let work = task, let ctx = context { work(ctx, index, count) }
+            if pending.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                pthread_mutex_lock(mutex)
+                pthread_cond_signal(done)
+                pthread_mutex_unlock(mutex)
+            }
         }
-        pthread_mutex_unlock(mutex)
     }
 
     /// Runs task(context, t, count) for t in 0..<count, t = 0 on the calling
     /// thread, and returns when all have finished. Allocates nothing.
     func run(_ task: Task, _ context: UnsafeMutableRawPointer) {
         if count == 1 { task(context, 0, 1); return }
-        pthread_mutex_lock(mutex)
         self.task = task
         self.context = context
-        pending = count - 1
-        generation += 1
+        pending.store(count - 1, ordering: .relaxed)
+        generation.add(1, ordering: .releasing)
+        pthread_mutex_lock(mutex)
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
         task(context, 0, count)
-        pthread_mutex_lock(mutex)
-        while pending > 0 { pthread_cond_wait(done, mutex) }
+        var polls = 0
+        while pending.load(ordering: .acquiring) > 0 && polls < ThreadPool.spinPolls { polls += 1 }
+        if pending.load(ordering: .acquiring) > 0 {
+            pthread_mutex_lock(mutex)
+            while pending.load(ordering: .acquiring) > 0 { pthread_cond_wait(done, mutex) }
+            pthread_mutex_unlock(mutex)
+        }
         self.task = nil
         self.context = nil
-        pthread_mutex_unlock(mutex)
     }
 
     /// Runs task over `value` (the job's arguments) on every thread.

@@ -1,0 +1,64 @@
+import CTesseraABI
+
+/// `tessera bench MODEL`: timing of repeated runs.
+enum BenchCommand {
+    static let spec = CommandSpec(
+        name: "bench", synopsis: "MODEL [--size HxW] [--batch N] [--threads N] [--runs N]",
+        brief: "time repeated runs: median and min ms, images/s",
+        summary: """
+            Runs a batch of synthetic images repeatedly after a warm-up and prints the median
+            and minimum time per batch and the images per second at the median. (A shared
+            machine's numbers move; compare side by side in one sitting.)
+            """,
+        arguments: [("MODEL", "a model directory or .safetensors file")],
+        options: [CommonOptions.size,
+                  OptionSpec(name: "--batch", value: "N", help: "images per run (default 1)"),
+                  CommonOptions.threads,
+                  OptionSpec(name: "--runs", value: "N", help: "timed runs (default 10)"),
+                  OptionSpec(name: "--warmup", value: "N", help: "untimed runs first (default 2)"),
+                  CommonOptions.isa],
+        minPositionals: 1, maxPositionals: 1)
+
+    static func run(_ args: ParsedArguments) throws {
+        let batch = try args.int("--batch", default: 1, min: 1, max: 4096)
+        let runs = try args.int("--runs", default: 10, min: 1, max: 1_000_000)
+        let warmup = try args.int("--warmup", default: 2, min: 0, max: 1_000_000)
+        let model = try LoadedModel(path: args.positionals[0])
+        let settings = try CommonOptions.settings(args, model: model, batch: batch)
+        let session = try InferenceSession(model: model, settings: settings)
+
+        // Deterministic pseudo-random pixels.
+        var input = [UInt8](repeating: 0, count: batch * session.imageBytes)
+        var state: UInt32 = 2463534242
+        for i in input.indices {
+            state ^= state << 13; state ^= state >> 17; state ^= state << 5
+            input[i] = UInt8(truncatingIfNeeded: state)
+        }
+        let threads = settings.threads == 0 ? "auto" : "\(settings.threads)"
+        print("model \(model.path): \(Names.family(model.info.family)) \(cString(model.info.architecture)), \(grouped(Int(model.info.num_parameters))) parameters")
+        print("input \(batch)x\(session.height)x\(session.width), threads \(threads), kernels \(Names.isa(settings.isa)) (model reports \(cString(model.info.isa_name))), arena \(bytesText(session.arenaBytes))")
+        for _ in 0..<warmup { try session.run(rgb8: input, images: batch) }
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let t0 = now()
+            try session.run(rgb8: input, images: batch)
+            times.append((now() - t0) * 1000)
+        }
+        let stats = Stats(times)
+        print("runs \(runs) (after \(warmup) warm-up): median \(fixed(stats.median, 3)) ms, min \(fixed(stats.min, 3)) ms, mean \(fixed(stats.mean, 3)) ms per batch")
+        print("throughput: \(fixed(Double(batch) * 1000 / stats.median, 2)) images/s (median), \(fixed(Double(batch) * 1000 / stats.min, 2)) images/s (best)")
+    }
+}
+
+/// Median, minimum and mean of a non-empty sample.
+struct Stats {
+    let median: Double, min: Double, mean: Double
+
+    init(_ x: [Double]) {
+        precondition(!x.isEmpty, "Stats of an empty sample")
+        let s = x.sorted()
+        median = s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        min = s[0]
+        mean = s.reduce(0, +) / Double(s.count)
+    }
+}

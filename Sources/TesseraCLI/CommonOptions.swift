@@ -1,0 +1,38 @@
+import CTesseraABI
+import TesseraKernelCore
+
+/// Options several commands share, declared once.
+enum CommonOptions {
+    static let size = OptionSpec(name: "--size", value: "HxW",
+                                 help: "input size, height x width, or one number for a square;\nmultiples of the patch size (default: the trained size)")
+    static let threads = OptionSpec(name: "--threads", value: "N",
+                                    help: "worker threads (default 0: the cores this process may use)")
+    static let isa = OptionSpec(name: "--isa", value: "NAME",
+                                help: "kernels: auto (default), portable, avx2 or avx512")
+    static let resample = OptionSpec(name: "--resample", value: "FILTER", help: ResizePolicy.helpText)
+    static let crop = OptionSpec(name: "--crop", value: nil,
+                                 help: "keep the aspect ratio: resize the shorter side to cover\nthe input size and crop the center (default: stretch)")
+
+    static func settings(_ args: ParsedArguments, model: LoadedModel, batch: Int = 1) throws -> SessionSettings {
+        let size = try model.resolveSize(try args.size("--size"))
+        var s = SessionSettings()
+        s.batch = batch
+        s.height = size.height
+        s.width = size.width
+        s.threads = try args.int("--threads", default: 0, min: 0, max: 1024)
+        if let isa = args.string("--isa") { s.isa = try Names.parseISA(isa) }
+        return s
+    }
+
+    static func policy(_ args: ParsedArguments) throws -> ResizePolicy {
+        var p = ResizePolicy()
+        if let name = args.string("--resample") {
+            guard let f = ImageResize.Filter(name: name) else {
+                throw CLIError.usage("--resample \(name): expected bicubic or bilinear")
+            }
+            p.filter = f
+        }
+        p.crop = args.has("--crop")
+        return p
+    }
+}

@@ -1,0 +1,145 @@
+import CTesseraImageIO
+import TesseraKernelCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An 8-bit RGB image, interleaved, rows top to bottom.
+struct RGBImage {
+    var width: Int
+    var height: Int
+    var pixels: [UInt8]
+
+    init(width: Int, height: Int, pixels: [UInt8]) {
+        precondition(pixels.count == width * height * 3, "RGBImage: pixel count does not match the size")
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
+    init(width: Int, height: Int, fill: (UInt8, UInt8, UInt8) = (0, 0, 0)) {
+        self.width = width
+        self.height = height
+        var p = [UInt8](repeating: 0, count: width * height * 3)
+        for i in 0..<(width * height) { p[i * 3] = fill.0; p[i * 3 + 1] = fill.1; p[i * 3 + 2] = fill.2 }
+        self.pixels = p
+    }
+}
+
+/// How an image is brought to the session's input size.
+struct ResizePolicy {
+    /// Default: PIL's antialiased bicubic (Image.resize(size, BICUBIC)).
+    var filter: ImageResize.Filter = ImageResize.defaultFilter
+    /// false (default): the whole image is resized to H x W, the aspect ratio
+    /// is not kept. true: the shorter side is resized to cover H x W and the
+    /// center is cropped.
+    var crop = false
+
+    var description: String {
+        "\(filter.name)\(crop ? " + center crop" : "")"
+    }
+
+    static let helpText = """
+        resampler: bicubic (default; PIL Image.resize BICUBIC:
+        Keys a=-0.5, antialiased) or bilinear (PIL BILINEAR)
+        """
+}
+
+enum ImageFile {
+    /// Decodes a PNG or JPEG (recognised by its first bytes) to RGB8.
+    static func load(_ path: String) throws -> RGBImage {
+        var pixels: UnsafeMutablePointer<UInt8>?
+        var w: Int32 = 0, h: Int32 = 0, format: Int32 = 0
+        var err = [CChar](repeating: 0, count: 512)
+        let status = tsr_image_decode_file(path, 0, &pixels, &w, &h, &format, &err, err.count)
+        guard status == TSR_IMAGE_OK, let pixels else {
+            let msg = String(decoding: err.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw CLIError(message: "cannot load image '\(path)': \(msg)")
+        }
+        defer { tsr_image_free(pixels) }
+        let n = Int(w) * Int(h) * 3
+        return RGBImage(width: Int(w), height: Int(h), pixels: Array(UnsafeBufferPointer(start: pixels, count: n)))
+    }
+
+    static func writePNG(_ image: RGBImage, to path: String) throws {
+        var err = [CChar](repeating: 0, count: 512)
+        let status = image.pixels.withUnsafeBufferPointer { p in
+            tsr_image_write_png(path, p.baseAddress, Int32(image.width), Int32(image.height), &err, err.count)
+        }
+        guard status == TSR_IMAGE_OK else {
+            throw CLIError(message: "cannot write '\(path)': \(String(cString: err))")
+        }
+    }
+
+    static func writeJPEG(_ image: RGBImage, to path: String, quality: Int = 90) throws {
+        var err = [CChar](repeating: 0, count: 512)
+        let status = image.pixels.withUnsafeBufferPointer { p in
+            tsr_image_write_jpeg(path, p.baseAddress, Int32(image.width), Int32(image.height), Int32(quality), &err, err.count)
+        }
+        guard status == TSR_IMAGE_OK else {
+            throw CLIError(message: "cannot write '\(path)': \(String(cString: err))")
+        }
+    }
+
+    /// Whether the file starts like a PNG or a JPEG (it is not decoded).
+    static func looksLikeImage(_ path: String) -> Bool {
+        guard let f = fopen(path, "rb") else { return false }
+        defer { fclose(f) }
+        var head = [UInt8](repeating: 0, count: 8)
+        let n = fread(&head, 1, 8, f)
+        return tsr_image_sniff(head, n) != TSR_IMAGE_FORMAT_UNKNOWN
+    }
+
+    /// The regular, non-hidden files of `dir` that start like a PNG or JPEG,
+    /// sorted by name (byte order); paths are dir + "/" + name.
+    static func listImages(in dir: String) throws -> [String] {
+        guard let d = opendir(dir) else {
+            throw CLIError(message: "cannot read directory '\(dir)': \(String(cString: strerror(errno)))")
+        }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name.hasPrefix(".") { continue }
+            let path = joinPath(dir, name)
+            var st = stat()
+            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            if looksLikeImage(path) { names.append(name) }
+        }
+        names.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        return names.map { joinPath(dir, $0) }
+    }
+}
+
+func joinPath(_ dir: String, _ name: String) -> String {
+    dir.hasSuffix("/") ? dir + name : dir + "/" + name
+}
+
+/// The last path component.
+func baseName(_ path: String) -> String {
+    var p = Substring(path)
+    while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+    if let slash = p.lastIndex(of: "/") { return String(p[p.index(after: slash)...]) }
+    return String(p)
+}
+
+extension RGBImage {
+    /// This image brought to width x height with the policy's resampler.
+    func resized(width outW: Int, height outH: Int, policy: ResizePolicy) -> RGBImage {
+        if outW == width && outH == height { return self }
+        let p = policy.crop
+            ? ImageResize.resizeAndCenterCrop(pixels, width: width, height: height,
+                                              toWidth: outW, toHeight: outH, filter: policy.filter)
+            : ImageResize.resize(pixels, width: width, height: height,
+                                 toWidth: outW, toHeight: outH, filter: policy.filter)
+        return RGBImage(width: outW, height: outH, pixels: p)
+    }
+}
+
+/// Decodes `path` and resizes it to the session's input size.
+func loadForSession(_ path: String, _ session: InferenceSession, _ policy: ResizePolicy) throws -> (original: RGBImage, input: RGBImage) {
+    let image = try ImageFile.load(path)
+    return (image, image.resized(width: session.width, height: session.height, policy: policy))
+}

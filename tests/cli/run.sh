@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# End-to-end tests of the `tessera` command-line tool: info, run, embed,
+# match and bench on the tiny fixture models in Tests/Fixtures, with PNG and
+# JPEG images made in a temporary directory, and the error paths (missing
+# file, truncated JPEG, non-image file, size not a multiple of the patch,
+# bad model, usage errors).
+#
+#   bash tests/cli/run.sh            # builds the release CLI if missing
+#   TESSERA_CLI=path/to/tessera-cli bash tests/cli/run.sh
+#
+# Images come from Pillow when a Python with it is found ($PYTHON, then
+# /work/refvenv/bin/python, then python3); otherwise from the committed
+# decoder fixtures. Ends with "N passed, M failed"; exits non-zero on failure.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cli="${TESSERA_CLI:-$root/tessera}"
+fixtures="$root/Tests/Fixtures"
+dino="$fixtures/dinov2_hf"   # patch 14, trained 56x56, D 48, no classifier
+vit="$fixtures/vit_hf"       # patch 8, trained 32x32, D 32, 5 labels
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/tessera-cli-test.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+
+passed=0
+failed=0
+out="$tmp/stdout"
+err="$tmp/stderr"
+rc=0
+
+pass() { passed=$((passed + 1)); echo "ok   - $1"; }
+fail() {
+    failed=$((failed + 1))
+    echo "FAIL - $1"
+    shift
+    for line in "$@"; do echo "       $line"; done
+    echo "       --- stdout:"; sed 's/^/       | /' "$out" | head -20
+    echo "       --- stderr:"; sed 's/^/       | /' "$err" | head -20
+}
+
+# t NAME EXPECTED_STATUS ARGS... : runs the CLI; the checks that follow
+# (expect_out / expect_err / check) refer to this run.
+current=""
+current_ok=1
+t() {
+    finish
+    current="$1"; local want="$2"; shift 2
+    "$cli" "$@" >"$out" 2>"$err"
+    rc=$?
+    current_ok=1
+    if [ "$rc" != "$want" ]; then
+        current_ok=0
+        fail "$current" "exit status $rc, expected $want: tessera $*"
+    fi
+}
+# The current test passes if nothing failed since t().
+finish() {
+    if [ -n "$current" ] && [ "$current_ok" = 1 ]; then pass "$current"; fi
+    current=""
+}
+_check_failed() {
+    if [ "$current_ok" = 1 ]; then
+        current_ok=0
+        fail "$current" "$1"
+    fi
+}
+expect_out() { grep -qE -- "$1" "$out" || _check_failed "stdout lacks /$1/"; }
+expect_err() { grep -qE -- "$1" "$err" || _check_failed "stderr lacks /$1/"; }
+check() { # check DESCRIPTION COMMAND...
+    local what="$1"; shift
+    "$@" >/dev/null 2>&1 || _check_failed "$what"
+}
+
+# ---------------------------------------------------------------- setup ---
+
+if [ -z "${TESSERA_CLI:-}" ] && [ ! -x "$root/.build/release/tessera-cli" ]; then
+    echo "building the CLI..."
+fi
+"$cli" --version >/dev/null 2>"$err" || { echo "cannot run $cli:"; cat "$err"; echo "0 passed, 1 failed"; exit 1; }
+
+python=""
+for p in "${PYTHON:-}" /work/refvenv/bin/python python3; do
+    if [ -n "$p" ] && command -v "$p" >/dev/null 2>&1 && "$p" -c "import PIL" 2>/dev/null; then python="$p"; break; fi
+done
+imgs="$tmp/images"
+mkdir -p "$imgs"
+if [ -n "$python" ]; then
+    "$python" - "$imgs" <<'PY'
+import sys, random
+from PIL import Image
+d = sys.argv[1]
+rng = random.Random(3)
+def photo(w, h, shift):
+    im = Image.new("RGB", (w, h))
+    im.putdata([((x * 255) // w, (y * 255) // h, ((x + y + shift) * 4) % 256) for y in range(h) for x in range(w)])
+    return im
+a = photo(80, 60, 0)
+a.save(f"{d}/a.png")
+photo(80, 60, 3).save(f"{d}/b.jpg", quality=90)
+photo(45, 70, 9).convert("L").save(f"{d}/c_gray.png")
+photo(64, 64, 5).save(f"{d}/d.jpeg", quality=80, progressive=True)
+PY
+    echo "# images made with Pillow ($python)"
+else
+    cp "$fixtures/images/rgb.png" "$imgs/a.png"
+    cp "$fixtures/images/rgb.jpg" "$imgs/b.jpg"
+    cp "$fixtures/images/gray.png" "$imgs/c_gray.png"
+    cp "$fixtures/images/rgb444.jpg" "$imgs/d.jpeg"
+    echo "# no Python with Pillow: images copied from Tests/Fixtures/images"
+fi
+a="$imgs/a.png"
+b="$imgs/b.jpg"
+
+# ------------------------------------------------------------ help/info ---
+
+t "tessera --help lists the commands" 0 --help
+expect_out "^commands:"
+for c in info run embed match bench; do expect_out "^  $c "; done
+
+for c in info run embed match bench; do
+    t "tessera $c --help" 0 "$c" --help
+    expect_out "^usage: tessera $c "
+done
+
+t "info: DINOv2 fixture" 0 info "$dino"
+expect_out "^family +DINOv2$"
+expect_out "^architecture +Dinov2Model$"
+expect_out "^patch size +14$"
+expect_out "^trained size +56x56"
+expect_out "^hidden size +48$"
+expect_out "^classes +0"
+expect_out "^position resize +bicubic"
+expect_out "^kernels +(portable|avx2|avx512)"
+expect_out "^parameters +[0-9,]+$"
+expect_out "^image mean +0.4850 0.4560 0.4060$"
+
+t "info: ViT classifier with labels" 0 info "$vit"
+expect_out "^family +ViT$"
+expect_out "^classes +5$"
+expect_out "^labels +cat, dog, bird, fish, horse$"
+
+t "info: registers model" 0 info "$fixtures/dinov2_reg_timm"
+expect_out "^registers +4$"
+expect_out "^prefix tokens +5 \(CLS \+ 4 registers\)$"
+
+# ------------------------------------------------------------------ run ---
+
+t "run: ViT on a PNG and a JPEG, top-3" 0 run "$vit" "$a" "$b" --top 3
+expect_out "input 32x32"
+expect_out "a\.png: .* -> 32x32"
+expect_out "b\.jpg: .* -> 32x32"
+expect_out "embedding: dim 32, L2 norm [0-9]+\.[0-9]{4}, first: "
+expect_out "top-3:"
+expect_out "^    1\. (cat|dog|bird|fish|horse) +p=0\.[0-9]{4}"
+check "three classes per image" test "$(grep -cE '^    [0-9]\. ' "$out")" = 6
+
+t "run: DINOv2 at 42x70, gray PNG and progressive JPEG, no logits" 0 run "$dino" "$imgs/c_gray.png" "$imgs/d.jpeg" --size 42x70 --threads 1
+expect_out "input 42x70"
+expect_out "embedding: dim 48"
+check "no top-k for a model without a classifier" test "$(grep -c 'top-' "$out")" = 0
+
+t "run: bilinear and crop options" 0 run "$dino" "$a" --resample bilinear --crop
+expect_out "resampler bilinear \+ center crop"
+
+# ---------------------------------------------------------------- embed ---
+
+edir="$tmp/corpus"
+mkdir -p "$edir/sub"
+cp "$a" "$edir/02.png"
+cp "$b" "$edir/01.jpg"
+cp "$imgs/c_gray.png" "$edir/03-no-extension"
+cp "$imgs/d.jpeg" "$edir/.hidden.jpg"
+echo "not an image" >"$edir/notes.txt"
+t "embed: a directory, batch 2" 0 embed "$dino" "$edir" --out "$tmp/emb.npy" --batch 2
+expect_out "wrote .*emb\.npy: float32 \[3, 48\]"
+expect_err "embedded 3 images in .* images/s"
+check "embeddings.npy starts with the NPY magic" bash -c "head -c 6 '$tmp/emb.npy' | od -An -c | grep -q 'N   U   M   P   Y'"
+check "embeddings.npy has 3x48 float32 after a 64-byte-aligned header" \
+    bash -c "s=\$(stat -c %s '$tmp/emb.npy'); [ \$(( (s - 576) % 64 )) -eq 0 ] && [ \$(( s - 576 )) -gt 0 ]"
+check "embeddings.txt lists the images in name order" \
+    bash -c "printf '01.jpg\n02.png\n03-no-extension\n' | cmp -s - '$tmp/emb.txt'"
+if [ -n "$python" ] && "$python" -c "import numpy" 2>/dev/null; then
+    check "numpy loads [3, 48] float32 rows with the norms run prints" "$python" - "$tmp/emb.npy" <<'PY'
+import sys, numpy as np
+a = np.load(sys.argv[1])
+assert a.shape == (3, 48) and a.dtype == np.float32, (a.shape, a.dtype)
+assert np.isfinite(a).all() and (np.linalg.norm(a, axis=1) > 0).all()
+PY
+fi
+t "embed: same rows as run (batch 1 vs batch 2)" 0 run "$dino" "$edir/02.png" --values 0
+norm_run="$(grep -oE 'L2 norm [0-9.]+' "$out" | head -1)"
+if [ -n "$python" ] && "$python" -c "import numpy" 2>/dev/null; then
+    check "row 2 of the .npy has the norm run printed ($norm_run)" "$python" -c "
+import numpy as np
+a = np.load('$tmp/emb.npy'); n = float('${norm_run#L2 norm }')
+assert abs(float(np.linalg.norm(a[1])) - n) < 1e-3, (np.linalg.norm(a[1]), n)"
+fi
+
+mkdir -p "$tmp/empty"
+t "embed: a directory without images is an error" 1 embed "$dino" "$tmp/empty" --out "$tmp/none.npy"
+expect_err "no PNG or JPEG files"
+check "no output file left behind" test ! -e "$tmp/none.npy"
+
+t "embed: --out is required" 2 embed "$dino" "$edir"
+expect_err "needs --out"
+
+# ---------------------------------------------------------------- match ---
+
+t "match: two images at 112, PNG written" 0 match "$dino" "$a" "$b" --out "$tmp/matches.png" --size 112 --max-lines 20
+expect_out "at 112x112: 8x8 patches of 14 px"
+expect_out "^matches: [0-9]+ \(mutual nearest neighbours, ratio test 0\.80\)"
+expect_out "wrote .*matches\.png: 224x112, [0-9]+ lines?"
+check "matches.png starts with the PNG signature" bash -c "head -c 8 '$tmp/matches.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
+
+t "match: the PNG decodes at 224x112 (read back by run)" 0 run "$vit" "$tmp/matches.png"
+expect_out "matches\.png: 112x224 \(HxW\)"
+
+t "match: default size 448, no ratio test, ViT patch 8" 0 match "$vit" "$a" "$a" --out "$tmp/self.png" --ratio 1 --max-lines 5
+expect_out "at 448x448: 56x56 patches of 8 px"
+expect_out "^matches: [0-9]+ \(mutual nearest neighbours, no ratio test\)"
+expect_out "5 lines"
+
+t "match: --ratio out of range" 2 match "$dino" "$a" "$b" --out "$tmp/x.png" --ratio 1.5
+expect_err "--ratio 1.5"
+
+# ---------------------------------------------------------------- bench ---
+
+t "bench: batch 2, 3 runs" 0 bench "$dino" --batch 2 --runs 3 --warmup 1 --threads 1
+expect_out "input 2x56x56"
+expect_out "median [0-9]+\.[0-9]{3} ms, min [0-9]+\.[0-9]{3} ms"
+expect_out "throughput: [0-9.]+ images/s"
+
+t "bench: --size 28x42 on DINOv2" 0 bench "$dino" --size 28x42 --runs 2
+expect_out "input 1x28x42"
+
+# ---------------------------------------------------------------- errors ---
+
+t "error: missing image file" 1 run "$vit" "$tmp/does-not-exist.png"
+expect_err "cannot load image '.*does-not-exist\.png': cannot open: No such file"
+
+head -c 300 "$b" >"$tmp/truncated.jpg"
+t "error: truncated JPEG" 1 run "$vit" "$tmp/truncated.jpg"
+expect_err "truncated\.jpg': JPEG: .*truncated"
+
+echo "just some text" >"$tmp/not-an-image.png"
+t "error: non-image file" 1 run "$vit" "$tmp/not-an-image.png"
+expect_err "not a PNG or JPEG file"
+
+t "error: size not a multiple of the patch" 2 run "$dino" "$a" --size 50
+expect_err "not a multiple of the model's patch size 14 \(try 42 or 56\)"
+
+t "error: bad size syntax" 2 bench "$dino" --size 56x
+expect_err "expected HxW"
+
+t "error: missing model (C API status and message)" 1 info "$tmp/no-model"
+expect_err "tessera_model_load\(.*\) failed: .*\(TESSERA_ERR_IO\): "
+
+mkdir -p "$tmp/bad-model"
+echo "{ this is not json" >"$tmp/bad-model/config.json"
+: >"$tmp/bad-model/model.safetensors"
+t "error: malformed model (C API status and message)" 1 info "$tmp/bad-model"
+expect_err "failed: .*\(TESSERA_ERR_(FORMAT|IO)\): .+"
+
+t "error: unknown option" 2 run "$vit" "$a" --bogus
+expect_err "unknown option '--bogus' for 'tessera run'; see 'tessera run --help'"
+
+t "error: unknown command" 2 frobnicate
+expect_err "unknown command 'frobnicate'"
+
+t "error: missing arguments" 2 match "$dino" "$a"
+expect_err "needs B"
+
+finish
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
