@@ -18,6 +18,7 @@ enum MatchCommand {
                   OptionSpec(name: "--size", value: "HxW", help: "input size for both images, a multiple of the patch size;\none number for a square (default 448)"),
                   OptionSpec(name: "--ratio", value: "R", help: "Lowe ratio in (0, 1]; 1 turns the test off (default 0.8)"),
                   OptionSpec(name: "--max-lines", value: "N", help: "draw at most N lines, the most similar pairs (default 200)"),
+                  OptionSpec(name: "--rectified", value: nil, help: "the pair is a rectified stereo pair: also count the matches that\nare geometrically right (same patch row ±1, disparity ≥ 0)"),
                   CommonOptions.threads, CommonOptions.isa, CommonOptions.resample, CommonOptions.crop],
         minPositionals: 3, maxPositionals: 3)
 
@@ -69,6 +70,16 @@ enum MatchCommand {
         if !matches.isEmpty {
             let mean = matches.reduce(Float(0)) { $0 + $1.similarity } / Float(matches.count)
             print("mean similarity: \(fixed(mean, 4))")
+        }
+        if args.has("--rectified") {
+            // In a rectified pair a point keeps its row, and the left view sees
+            // it at a larger or equal column than the right view.
+            let right = matches.filter { m in
+                let (ra, ca) = (m.a / gridW, m.a % gridW), (rb, cb) = (m.b / gridW, m.b % gridW)
+                return abs(ra - rb) <= 1 && ca - cb >= -1
+            }.count
+            let pct = matches.isEmpty ? 0 : 100 * Double(right) / Double(matches.count)
+            print("geometrically right: \(right) of \(matches.count) (\(fixed(pct, 1)) %): same row within one patch, disparity >= 0 within one patch")
         }
         print("wrote \(out): \(canvas.image.width)x\(canvas.image.height), \(drawn.count) line\(drawn.count == 1 ? "" : "s")")
     }
