@@ -17,8 +17,9 @@ swift test 2>&1 | tee /tmp/tessera-swift-test.log | grep -Ev '^\[[0-9]+/[0-9]+\]
 if grep -q "with 0 failures" /tmp/tessera-swift-test.log && ! grep -qE "error:|Fatal error|crashed" /tmp/tessera-swift-test.log; then
     record swift ok; else record swift FAILED; fi
 
-echo "== kernel isolation"
+echo "== kernel isolation and machine code"
 if bash scripts/check_isa_isolation.sh .build/release; then record isolation ok; else record isolation FAILED; fi
+if bash scripts/check_kernel_asm.sh .build/release; then record kernel-asm ok; else record kernel-asm FAILED; fi
 
 echo "== C tests"
 if bash tests/c/run.sh .build/release/libtessera.so; then record c ok; else record c FAILED; fi

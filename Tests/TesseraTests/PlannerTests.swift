@@ -1,5 +1,6 @@
 import XCTest
 @testable import Tessera
+import TesseraKernelCore
 
 /// The arena planner never lets two buffers that are live at the same time
 /// share memory, for every family and several shapes.
@@ -59,5 +60,33 @@ final class PlannerTests: XCTestCase {
         let largest = plan.buffers.map(\.floats).max()!
         XCTAssertLessThan(plan.arenaFloats, plan.totalBufferFloats)
         XCTAssertGreaterThanOrEqual(plan.arenaFloats, largest)
+    }
+}
+
+/// Shapes only: every weight is one dummy pointer.
+final class ShapeOnlyWeights: WeightSource {
+    let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 16)
+    func weight(_ key: String) -> UnsafePointer<Float>? { UnsafePointer(buffer) }
+    var halfVector: UnsafePointer<Float> { UnsafePointer(buffer) }
+    deinit { buffer.deallocate() }
+}
+
+extension PlannerTests {
+    /// ViT-B/16 at 224: the arena against the sum of all activations and
+    /// against the largest single step (a lower bound for any arena).
+    func testViTBase16ArenaReport() {
+        var spec = ModelSpec(family: .vit, naming: .timm, architecture: "vit_base_patch16_224")
+        spec.hidden = 768; spec.layers = 12; spec.heads = 12; spec.mlp = 3072; spec.patch = 16
+        spec.imageHeight = 224; spec.imageWidth = 224; spec.posGrid = 14; spec.classes = 1000; spec.head = .cls
+        let weights = ShapeOnlyWeights()
+        for batch in [1, 8] {
+            let scratch = 2 * GemmBlocking.forCaches(l1: 32 << 10, l2: 512 << 10, mr: 6, nr: 16).scratchFloats
+            let plan = Plan.build(spec: spec, model: weights, batch: batch, gridH: 14, gridW: 14, layers: [], scratchFloats: scratch)
+            assertNoLiveOverlap(plan, "ViT-B/16 b\(batch)")
+            let mb = { (f: Int) in Double(f * 4) / 1e6 }
+            print("ViT-B/16 @224 batch \(batch): arena \(mb(plan.arenaFloats)) MB, all buffers \(mb(plan.totalBufferFloats)) MB, largest step \(mb(plan.largestStepFloats)) MB")
+            XCTAssertGreaterThanOrEqual(plan.arenaFloats, plan.largestStepFloats)
+            XCTAssertLessThanOrEqual(plan.arenaFloats, plan.largestStepFloats * 5 / 4, "best fit should stay near the lower bound")
+        }
     }
 }

@@ -3,7 +3,9 @@
  * run; and two threads running one session at once get TESSERA_ERR_BUSY
  * instead of corrupting it.
  * Usage: test_threads MODEL_DIR [RUNS] */
+#define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +102,17 @@ int main(int argc, char **argv) {
         failed++;
     }
     free(out);
+
+    /* An idle session's workers sleep: after a run, a second of idleness
+     * costs (almost) no CPU time. */
+    tessera_run_f32(sh.s, input, 1);
+    struct timespec c0, c1, pause = {1, 0};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    nanosleep(&pause, NULL);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    double idle_ms = (c1.tv_sec - c0.tv_sec) * 1e3 + (c1.tv_nsec - c0.tv_nsec) / 1e6;
+    if (idle_ms < 50) { printf("ok   idle 2-thread session: %.1f ms of CPU time in 1 s\n", idle_ms); passed++; }
+    else { printf("FAIL idle 2-thread session used %.1f ms of CPU time in 1 s (workers spinning?)\n", idle_ms); failed++; }
     tessera_session_free(sh.s);
     tessera_model_free(model);
     free(input); free(expected);

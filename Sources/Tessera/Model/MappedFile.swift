@@ -2,14 +2,17 @@
 import Glibc
 #endif
 
-/// A read-only memory map of a whole file; unmapped when released.
+/// A read-only memory map of a whole file; unmapped when released. (Or, for
+/// loading from memory, a private heap copy of some bytes; freed when released.)
 final class MappedFile {
     let path: String
     let base: UnsafeRawPointer?
     let size: Int
+    private let isMapped: Bool
 
     init(path: String) throws {
         self.path = path
+        isMapped = true
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw TesseraError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -23,8 +26,20 @@ final class MappedFile {
         base = UnsafeRawPointer(p)
     }
 
+    /// A heap copy of `bytes` standing in for a file named `name` in messages.
+    init(name: String, copying bytes: UnsafeRawBufferPointer) {
+        path = name
+        size = bytes.count
+        isMapped = false
+        guard size > 0, let src = bytes.baseAddress else { base = nil; return }
+        let p = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        p.copyMemory(from: src, byteCount: size)
+        base = UnsafeRawPointer(p)
+    }
+
     deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+        guard let base else { return }
+        if isMapped { munmap(UnsafeMutableRawPointer(mutating: base), size) } else { base.deallocate() }
     }
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }

@@ -5,7 +5,7 @@ import TesseraKernelCore
 
 /// A loaded model: its spec and all weights in fp32, GEMM weights packed.
 /// Immutable after load, so any number of threads may share it.
-final class Model {
+final class Model: WeightSource {
     let spec: ModelSpec
     let path: String
     private let weights: AlignedBuffer
@@ -38,9 +38,6 @@ final class Model {
         offsets[key].map { UnsafePointer(weights.pointer + $0) }
     }
 
-    func layerWeight(_ i: Int, _ what: String) -> UnsafePointer<Float>? {
-        weight(WeightLayout.layerKey(i, what))
-    }
 
     /// Loads a directory holding config.json and model.safetensors, or a
     /// .safetensors file with config.json beside it.
@@ -76,7 +73,29 @@ final class Model {
             }
         }
         guard fileExists(weightsPath) else { throw TesseraError.io("\(dir) has no model.safetensors") }
-        let file = try SafeTensors(path: weightsPath)
+        return try build(path: path, config: config, preprocessor: preprocessor, file: SafeTensors(path: weightsPath))
+    }
+
+    /// Loads a model from bytes in memory: config.json, preprocessor_config.json
+    /// (optional) and model.safetensors, with the same checks as `load(path:)`.
+    /// (The fuzzer's entry; the weights are copied, so the bytes need not outlive the call.)
+    static func load(config: UnsafeRawBufferPointer, preprocessor: UnsafeRawBufferPointer?,
+                     safetensors: UnsafeRawBufferPointer) throws -> Model {
+        func parse(_ name: String, _ b: UnsafeRawBufferPointer) throws -> JSON {
+            let limit = 16 << 20
+            guard b.count <= limit else { throw TesseraError.format("\(name) is \(b.count) bytes; expected at most \(limit)") }
+            do { return try JSON.parse(Array(b)) } catch let e as TesseraError {
+                throw TesseraError(status: e.status, message: "\(name): \(e.message)")
+            }
+        }
+        let cfg = try parse("config.json", config)
+        let pre = try preprocessor.map { try parse("preprocessor_config.json", $0) }
+        let file = try SafeTensors(file: MappedFile(name: "model.safetensors", copying: safetensors))
+        return try build(path: "<memory>", config: cfg, preprocessor: pre, file: file)
+    }
+
+    /// Everything after the files are read: spec, layout checks, conversion, packing.
+    private static func build(path: String, config: JSON, preprocessor: JSON?, file: SafeTensors) throws -> Model {
         let spec = try ModelConfig.spec(config: config, preprocessor: preprocessor, tensors: file.tensors)
         let layout = WeightLayout(spec: spec)
         try layout.validate(file.tensors)

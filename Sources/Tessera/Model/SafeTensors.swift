@@ -34,7 +34,13 @@ struct SafeTensors {
     let metadata: [String: String]
 
     init(path: String) throws {
-        file = try MappedFile(path: path)
+        try self.init(file: MappedFile(path: path))
+    }
+
+    /// Reads the header of a mapped file (or of bytes in memory); `file.path` names it in messages.
+    init(file: MappedFile) throws {
+        self.file = file
+        let path = file.path
         let bytes = file.bytes
         guard bytes.count >= 8 else {
             throw TesseraError.format("\(path): \(bytes.count) bytes is too short for a safetensors file (expected an 8-byte header length first)")

@@ -1,5 +1,18 @@
 import TesseraKernelCore
 
+/// Where the planner finds weight pointers (a loaded `Model`, or a stand-in
+/// when only shapes matter).
+protocol WeightSource {
+    func weight(_ key: String) -> UnsafePointer<Float>?
+    var halfVector: UnsafePointer<Float> { get }
+}
+
+extension WeightSource {
+    func layerWeight(_ i: Int, _ what: String) -> UnsafePointer<Float>? {
+        weight(WeightLayout.layerKey(i, what))
+    }
+}
+
 /// The session's program: a list of ops over named buffers, each buffer with
 /// an offset in the one arena. Built once at session creation from the model
 /// spec and the input shape; `run` only walks it.
@@ -86,8 +99,15 @@ struct Plan {
     /// Sum of every buffer's size, for comparison with the arena.
     var totalBufferFloats: Int { buffers.reduce(0) { $0 + $1.floats } }
 
+    /// The largest sum of buffers live at one op: no arena can be smaller.
+    var largestStepFloats: Int {
+        (0...ops.count).map { i in
+            buffers.filter { $0.first <= i && i <= $0.last }.reduce(0) { $0 + $1.floats }
+        }.max() ?? 0
+    }
+
     /// Builds the op list for a model at a given batch and patch grid.
-    static func build(spec s: ModelSpec, model: Model, batch: Int, gridH: Int, gridW: Int,
+    static func build(spec s: ModelSpec, model: WeightSource, batch: Int, gridH: Int, gridW: Int,
                       layers: Set<Int>, scratchFloats: Int) -> Plan {
         var p = Plan()
         let d = s.hidden

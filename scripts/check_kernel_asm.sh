@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Checks the machine code of the GEMM micro-kernel loops: for each variant,
+# the innermost loop of gemmPart must be vector FMAs on the variant's
+# registers (ymm for AVX2, zmm for AVX-512) with loads and broadcasts only —
+# no calls (retain/release, runtime checks), no traps (ud2, bounds checks).
+set -euo pipefail
+build="${1:-.build/release}"
+passed=0; failed=0
+check() {
+    local module="$1" reg="$2"
+    local dis; dis=$(objdump -d --no-show-raw-insn "$build/$module.build/"*.o |
+        awk '/gemmPart.*>:$/ {on=1; next} /^$/ {on=0} on')
+    # Loops: a backward conditional jump closes a body that starts at its target.
+    local body; body=$(awk -v reg="$reg" '
+        { addr = $1; sub(":", "", addr); line[NR] = $0; at[addr] = NR }
+        /\tj(ne|nz|b|l|g|a|e|ae|be|le|ge) / {
+            target = $(NF-1); if (target in at && at[target] < NR) {
+                start = at[target]; fma = 0
+                for (i = start; i <= NR; i++) if (line[i] ~ ("vfmadd...ps.*%" reg)) fma++
+                if (fma >= 12 && fma > best) { best = fma; bs = start; be = NR }
+            }
+        }
+        END { for (i = bs; i <= be; i++) print line[i] }' <<<"$dis")
+    local fmas; fmas=$(grep -c "vfmadd...ps.*%$reg" <<<"$body" || true)
+    local bad; bad=$(grep -E "call|ud2|retain|release" <<<"$body" || true)
+    if [ "$fmas" -ge 12 ] && [ -z "$bad" ]; then
+        echo "ok   $module: inner GEMM loop of $(wc -l <<<"$body") instructions, $fmas vfmadd…ps on $reg, no calls or traps"
+        passed=$((passed + 1))
+    else
+        echo "FAIL $module: inner loop has $fmas FMAs on $reg; offending: ${bad:-none}"
+        echo "$body" | sed 's/^/    /'
+        failed=$((failed + 1))
+    fi
+}
+check TesseraKernelsAVX2 ymm
+check TesseraKernelsAVX512 zmm
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
