@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""GEMM GFLOP/s on the ViT shapes: each Tessera kernel variant this CPU runs
+(tessera-gemm-bench, one thread, with the FMA peak of the variant measured in
+the same run) against numpy's BLAS (OpenBLAS, one thread) on the same shapes.
+
+    bash benchmarks/gemm.sh        (builds the bench, then runs this)
+"""
+import os
+import re
+import subprocess
+import sys
+import time
+
+# One BLAS thread; and no core-type override, which slows current OpenBLAS.
+for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+    os.environ.pop(var, None)
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ["OMP_NUM_THREADS"] = "1"
+
+import numpy as np  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def numpy_gflops(m, k, n, reps_target=1.0):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    w = rng.standard_normal((n, k), dtype=np.float32)
+    wt = np.ascontiguousarray(w.T)
+    out = np.empty((m, n), np.float32)
+    np.matmul(a, wt, out=out)
+    flops = 2.0 * m * n * k
+    reps = max(3, int(2e9 / flops))
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            np.matmul(a, wt, out=out)
+        best = min(best, (time.perf_counter() - t0) / reps)
+    return flops / best / 1e9
+
+
+def main():
+    bench = os.path.join(ROOT, ".build", "release", "tessera-gemm-bench")
+    text = subprocess.run([bench] + sys.argv[1:], check=True, capture_output=True, text=True).stdout
+    print(text)
+    variants = {}
+    current = None
+    for line in text.splitlines():
+        h = re.match(r"^(\w+): FMA peak ([\d.]+) GFLOP/s", line)
+        if h:
+            current = h.group(1)
+            variants[current] = {"peak": float(h.group(2)), "rows": {}}
+            continue
+        r = re.match(r"^\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)$", line)
+        if r and current:
+            m, k, n = map(int, r.groups()[:3])
+            variants[current]["rows"][(m, k, n)] = float(r.group(4))
+    shapes = sorted({s for v in variants.values() for s in v["rows"]}, key=lambda s: (s[0], s[1], s[2]))
+    try:
+        from threadpoolctl import threadpool_info  # optional
+        blas = ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})" for i in threadpool_info())
+    except Exception:
+        cfg = np.show_config(mode="dicts") if hasattr(np, "show_config") else {}
+        blas = str(cfg.get("Build Dependencies", {}).get("blas", {}).get("name", "numpy BLAS")) if isinstance(cfg, dict) else "numpy BLAS"
+    print(f"numpy {np.__version__}, BLAS: {blas}, one thread")
+    names = list(variants)
+    head = "|    M |    K |    N | " + " | ".join(f"{v} GFLOP/s (% peak)" for v in names) + " | numpy GFLOP/s | best Tessera / numpy |"
+    print()
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for s in shapes:
+        npg = numpy_gflops(*s)
+        cells = []
+        best = 0.0
+        for v in names:
+            g = variants[v]["rows"].get(s)
+            if g is None:
+                cells.append("–")
+            else:
+                best = max(best, g)
+                cells.append(f"{g:.1f} ({100 * g / variants[v]['peak']:.0f} %)")
+        print(f"| {s[0]:4d} | {s[1]:4d} | {s[2]:4d} | " + " | ".join(cells) + f" | {npg:.1f} | {best / npg:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
