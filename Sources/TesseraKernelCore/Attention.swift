@@ -1,6 +1,8 @@
-/// Multi-head self-attention over a packed QKV buffer, fused: per head, scores
-/// are computed for a block of query rows at a time, softmaxed and applied to
-/// V, so memory grows linearly with the number of tokens (no T × T matrix).
+/// Multi-head self-attention over a packed QKV buffer, fused: per head, K
+/// and V are packed as GEMM panels once, then for a block of query rows at a
+/// time the scores are a GEMM, softmaxed in place, and multiplied by V with a
+/// second GEMM; memory grows linearly with the number of tokens (the T × T
+/// matrix is never stored).
 public struct AttentionArgs {
     /// [batch * tokens, 3 * heads * headDim]: Q, then K, then V, head-major.
     public var qkv: UnsafePointer<Float>
@@ -13,28 +15,45 @@ public struct AttentionArgs {
     public var heads: Int
     public var headDim: Int
     public var scale: Float
+    /// The session's GEMM blocking (its kc is used for the two GEMMs).
+    public var blocking: GemmBlocking
     /// Per-thread scratch: thread t uses `scratch + t * scratchStride`.
     public var scratch: UnsafeMutablePointer<Float>
     public var scratchStride: Int
 
     public init(qkv: UnsafePointer<Float>, ldqkv: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
-                batch: Int, tokens: Int, heads: Int, headDim: Int, scale: Float,
+                batch: Int, tokens: Int, heads: Int, headDim: Int, scale: Float, blocking: GemmBlocking,
                 scratch: UnsafeMutablePointer<Float>, scratchStride: Int) {
         self.qkv = qkv; self.ldqkv = ldqkv; self.out = out; self.ldo = ldo; self.batch = batch
         self.tokens = tokens; self.heads = heads; self.headDim = headDim; self.scale = scale
-        self.scratch = scratch; self.scratchStride = scratchStride
+        self.blocking = blocking; self.scratch = scratch; self.scratchStride = scratchStride
     }
 
-    /// Query rows handled together.
-    public static let rowBlock = 4
+    /// Query rows handled together (a multiple of every kernel's row count).
+    public static let rowBlock = 48
 
     /// Tokens rounded up to a whole number of 32-float chunks.
     @inlinable public static func paddedTokens(_ t: Int) -> Int { (t + 31) / 32 * 32 }
 
-    /// Floats of scratch one thread needs: Kᵀ of one head plus the scores of
-    /// one block of query rows.
-    @inlinable public static func scratchFloats(tokens: Int, headDim: Int) -> Int {
-        let tp = paddedTokens(tokens)
-        return tp * headDim + rowBlock * tp
+    /// Where each part of one thread's scratch starts, and its total size.
+    public struct ScratchLayout {
+        public let packedK: Int, packedV: Int, scores: Int, scale: Int, gemm: Int, total: Int
+
+        public init(tokens: Int, headDim: Int, kc: Int) {
+            let tp = AttentionArgs.paddedTokens(tokens)
+            func round(_ n: Int) -> Int { (n + 15) / 16 * 16 }
+            packedK = 0
+            packedV = packedK + round(GemmLayout.packedCount(n: tokens, k: headDim))
+            scores = packedV + round(GemmLayout.packedCount(n: headDim, k: tokens))
+            scale = scores + AttentionArgs.rowBlock * tp
+            gemm = scale + tp
+            total = gemm + round(max(1, kc) * AttentionArgs.rowBlock)
+        }
+    }
+
+    /// Floats of scratch one thread needs: packed K and V of one head, the
+    /// scores of one block of query rows, and the GEMMs' packing space.
+    @inlinable public static func scratchFloats(tokens: Int, headDim: Int, kc: Int) -> Int {
+        ScratchLayout(tokens: tokens, headDim: headDim, kc: kc).total
     }
 }

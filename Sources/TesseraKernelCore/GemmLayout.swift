@@ -32,6 +32,23 @@ public enum GemmLayout {
         }
     }
 
+    /// Packs Wᵀ given as S [K, N] (row-major, leading dimension lds), i.e.
+    /// W[n][k] = S[k][n]: each panel row is a contiguous copy from S.
+    public static func packTransposed(_ src: UnsafePointer<Float>, n: Int, k: Int, lds: Int,
+                                      into dst: UnsafeMutablePointer<Float>) {
+        let panels = k == 0 ? 0 : packedCount(n: n, k: k) / (panelWidth * k)
+        for p in 0..<panels {
+            let base = dst + p * k * panelWidth
+            let cols = max(0, min(panelWidth, n - p * panelWidth))
+            for kk in 0..<k {
+                let row = base + kk * panelWidth
+                let s = src + kk * lds + p * panelWidth
+                for c in 0..<cols { row[c] = s[c] }
+                for c in cols..<panelWidth { row[c] = 0 }
+            }
+        }
+    }
+
     /// Offset of column `col`'s data for row k = 0 in packed B of depth k.
     @inlinable
     public static func columnOffset(_ col: Int, depth k: Int) -> Int {

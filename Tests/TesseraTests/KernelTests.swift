@@ -141,18 +141,19 @@ final class KernelTests: XCTestCase {
 
     func testAttentionMatchesNaive() {
         for (name, table) in kernelVariants() {
-            for (batch, tokens, heads, dh) in [(1, 1, 1, 8), (2, 5, 3, 16), (1, 17, 4, 8), (2, 50, 2, 64), (1, 197, 3, 12), (1, 37, 1, 33)] {
+            for (batch, tokens, heads, dh) in [(1, 1, 1, 8), (2, 5, 3, 16), (1, 17, 4, 8), (2, 50, 2, 64), (1, 197, 3, 12), (1, 37, 1, 33), (1, 101, 2, 64)] {
                 var r = TestRandom(seed: UInt64(tokens * 13 + dh))
                 let d = heads * dh
                 let qkv = r.array(batch * tokens * 3 * d, scale: 2)
                 var out = [Float](repeating: .nan, count: batch * tokens * d)
                 let threads = 3
-                let stride = AttentionArgs.scratchFloats(tokens: tokens, headDim: dh)
+                let blocking = GemmBlocking(kc: 16, mc: 48)
+                let stride = AttentionArgs.scratchFloats(tokens: tokens, headDim: dh, kc: blocking.kc)
                 var scratch = [Float](repeating: .nan, count: stride * threads)
                 qkv.withUnsafeBufferPointer { qp in out.withUnsafeMutableBufferPointer { op in scratch.withUnsafeMutableBufferPointer { sp in
                     let args = AttentionArgs(qkv: qp.baseAddress!, ldqkv: 3 * d, out: op.baseAddress!, ldo: d, batch: batch,
                                              tokens: tokens, heads: heads, headDim: dh, scale: 1 / Float(dh).squareRoot(),
-                                             scratch: sp.baseAddress!, scratchStride: stride)
+                                             blocking: blocking, scratch: sp.baseAddress!, scratchStride: stride)
                     for t in 0..<threads { table.attention(args, t, threads) }
                 }}}
                 let want = naiveAttention(qkv, batch: batch, tokens: tokens, heads: heads, dh: dh)

@@ -71,7 +71,7 @@ final class Session {
         let rows = try checkedProduct([batch, tokens], what: "session")
         let activation = try checkedProduct([rows, max(3 * s.hidden, s.mlp)], what: "session activations")
         guard activation < (1 << 40) else { throw TesseraError.outOfMemory("a \(batch)x\(h)x\(w) session would need more than 4 TiB of activations") }
-        let perThread = max(blocking.scratchFloats, AttentionArgs.scratchFloats(tokens: tokens, headDim: s.headDim))
+        let perThread = max(blocking.scratchFloats, AttentionArgs.scratchFloats(tokens: tokens, headDim: s.headDim, kc: blocking.kc))
         scratchStride = (perThread + 15) / 16 * 16
         let plan = Plan.build(spec: s, model: model, batch: batch, gridH: gridH, gridW: gridW,
                               layers: o.layers, scratchFloats: scratchStride * threads)
@@ -176,7 +176,7 @@ final class Session {
                                     args: AttentionArgs(qkv: s.pointer(qkv), ldqkv: 3 * sp.hidden, out: s.pointer(dst),
                                                         ldo: sp.hidden, batch: images, tokens: s.tokens, heads: sp.heads,
                                                         headDim: sp.headDim, scale: 1 / Float(sp.headDim).squareRoot(),
-                                                        scratch: s.pointer(s.plan.scratch), scratchStride: s.scratchStride))
+                                                        blocking: s.blocking, scratch: s.pointer(s.plan.scratch), scratchStride: s.scratchStride))
                 s.pool.run(&job) { ctx, t, n in
                     let j = ctx.assumingMemoryBound(to: KernelJob<AttentionArgs>.self)
                     j.pointee.table.attention(j.pointee.args, t, n)
