@@ -26,8 +26,10 @@ Also the rectified Middlebury stereo pair motorcycle_left/right: a match is
 geometrically right when its vertical offset is at most one patch and its
 disparity x_left - x_right is not negative.
 
-Prints a Markdown table and writes it into docs/matching.md (between the
-accuracy markers) with the command and the date, unless --no-doc.
+Prints a Markdown table and writes it into docs/matching.md with the command
+and the date, unless --no-doc: between the markers <!-- BEGIN match_accuracy -->
+and <!-- END match_accuracy --> (names extended by " layer K" and " ratio R"
+when those options are given), appended at the end when they are missing.
 Run scripts/fetch_photos.sh first for the photos.
 """
 
@@ -178,7 +180,7 @@ def main(argv=None) -> int:
     p.add_argument("--ratio", type=float, default=None, help="Lowe ratio test (default: none)")
     p.add_argument("--layer", type=int, default=None,
                    help="match block K's patch tokens (0-based, before the final norm) instead "
-                        "of the final ones; the doc section is then 'match_accuracy layer K'")
+                        "of the final ones")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--no-doc", action="store_true", help="do not write docs/matching.md")
     args = p.parse_args(argv)
@@ -202,7 +204,8 @@ def main(argv=None) -> int:
                                 if Path(sys.argv[0]).resolve().is_relative_to(REPO) else sys.argv[0]]
                                + list(argv if argv is not None else sys.argv[1:]))
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    ratio = f"Lowe ratio {args.ratio}" if args.ratio else "no ratio test"
+    ratio = (f"Lowe ratio test {args.ratio} (original -> copy)" if args.ratio
+             else "no ratio test")
     tokens = ("final patch tokens (after the last norm)" if args.layer is None
               else f"patch tokens of block {args.layer} (0-based, before the final norm)")
     header = (f"Model `{args.model}` ({info.architecture}, hidden {info.hidden_size}, "
@@ -237,7 +240,10 @@ def main(argv=None) -> int:
             "",
             detail,
         ])
-        update_doc(section, "match_accuracy" + (f" layer {args.layer}" if args.layer is not None else ""))
+        name = "match_accuracy"
+        name += f" layer {args.layer}" if args.layer is not None else ""
+        name += f" ratio {args.ratio:g}" if args.ratio else ""
+        update_doc(section, name)
         print(f"wrote {DOC.relative_to(REPO)}")
     return 0
 

@@ -122,6 +122,33 @@ if [ -x "$BUILD_DIR/embed" ]; then
     fi
 fi
 
+# ---- examples/c/match.c (patch matching example; self-contained block) ----
+# Builds it with -Werror and runs it on the dinov2_hf fixture (patch 14, 56x56):
+# an image against itself must give every patch (16) as its own match.
+step "build and run examples/c/match.c on $FIXTURES/dinov2_hf"
+if "$CC" "${cflags[@]}" examples/c/match.c -o "$BUILD_DIR/match" "${link[@]}"; then
+    mfix="$FIXTURES/dinov2_hf"
+    # Two deterministic 56x56 RGB images: bytes of the fixture's weight file.
+    tail -c +4097 "$mfix/model.safetensors" | head -c $((56 * 56 * 3)) >"$BUILD_DIR/match_a.rgb"
+    tail -c +40001 "$mfix/model.safetensors" | head -c $((56 * 56 * 3)) >"$BUILD_DIR/match_b.rgb"
+    "$BUILD_DIR/match" "$mfix" "$BUILD_DIR/match_a.rgb" "$BUILD_DIR/match_b.rgb" 56 56 5 ||
+        bad "match A B"
+    "$BUILD_DIR/match" "$mfix" "$BUILD_DIR/match_a.rgb" "$BUILD_DIR/match_a.rgb" 56 56 3 \
+        >"$BUILD_DIR/match_self.out" || bad "match A A"
+    cat "$BUILD_DIR/match_self.out"
+    grep -q '^16 mutual nearest-neighbour matches of 16 patches$' "$BUILD_DIR/match_self.out" ||
+        bad "match A A should match all 16 patches"
+    if "$BUILD_DIR/match" "$mfix" "$BUILD_DIR/match_a.rgb" "$BUILD_DIR/match_b.rgb" 42 56 \
+        >/dev/null 2>"$BUILD_DIR/match.err"; then
+        bad "match at a size that is not the files' size should exit non-zero"
+    else
+        echo "wrong size -> $(cat "$BUILD_DIR/match.err")"
+    fi
+else
+    bad "build match.c"
+fi
+# ---- end of examples/c/match.c block ----
+
 echo
 if [ "$status" -eq 0 ]; then echo "run.sh: all C checks passed"; else echo "run.sh: some C checks FAILED"; fi
 exit "$status"
