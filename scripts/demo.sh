@@ -31,8 +31,10 @@ TESSERA=.build/release/tessera-cli
 "$TESSERA" info "$MODEL" | sed -n '1,12p'
 
 echo "== 5. keypoint matching: motorcycle stereo pair at 448x448"
+# Block 5's patch tokens: this checkpoint's backbone was fine-tuned for
+# saliency, and its middle blocks keep the most local detail (docs/matching.md).
 "$TESSERA" match "$MODEL" "$PHOTOS/motorcycle_left.png" "$PHOTOS/motorcycle_right.png" \
-    --size 448 --rectified --out "$OUT"
+    --size 448 --layer 5 --rectified --out "$OUT"
 echo
 echo "Open $OUT: the left and right views side by side; each line joins a matched"
 echo "pair of 14-pixel patches. In a rectified pair right matches run horizontally."

@@ -62,6 +62,8 @@ struct SessionSettings {
     var width = 0
     var threads = 0
     var isa: tessera_isa = TESSERA_ISA_AUTO
+    /// Bit k: keep block k's output.
+    var layersMask: UInt64 = 0
 }
 
 final class InferenceSession {
@@ -78,6 +80,7 @@ final class InferenceSession {
         options.width = Int32(s.width)
         options.num_threads = Int32(s.threads)
         options.isa = s.isa
+        options.layers_mask = s.layersMask
         var handle: OpaquePointer?
         try check(tessera_session_create(model.pointer, &options, &handle),
                   "tessera_session_create(batch \(s.batch), \(s.height)x\(s.width))")

@@ -18,6 +18,7 @@ enum MatchCommand {
                   OptionSpec(name: "--size", value: "HxW", help: "input size for both images, a multiple of the patch size;\none number for a square (default 448)"),
                   OptionSpec(name: "--ratio", value: "R", help: "Lowe ratio in (0, 1]; 1 turns the test off (default 0.8)"),
                   OptionSpec(name: "--max-lines", value: "N", help: "draw at most N lines, the most similar pairs (default 200)"),
+                  OptionSpec(name: "--layer", value: "K", help: "match the patch tokens of block K (0-based, before the final norm)\ninstead of the final ones; middle blocks often match better"),
                   OptionSpec(name: "--rectified", value: nil, help: "the pair is a rectified stereo pair: also count the matches that\nare geometrically right (same patch row ±1, disparity ≥ 0)"),
                   CommonOptions.threads, CommonOptions.isa, CommonOptions.resample, CommonOptions.crop],
         minPositionals: 3, maxPositionals: 3)
@@ -34,20 +35,34 @@ enum MatchCommand {
         var settings = try CommonOptions.settings(args, model: model, batch: 2)
         settings.height = size.height
         settings.width = size.width
+        let layer = try args.string("--layer").map { _ in try args.int("--layer", default: 0, min: 0, max: Int(model.info.num_layers) - 1) }
+        if let layer { settings.layersMask = UInt64(1) << UInt64(layer) }
         let session = try InferenceSession(model: model, settings: settings)
 
         let pathA = args.positionals[1], pathB = args.positionals[2]
         let (_, a) = try loadForSession(pathA, session, policy)
         let (_, b) = try loadForSession(pathB, session, policy)
         try session.run(rgb8: a.pixels + b.pixels, images: 2)
-        let (shape, tokens) = try session.output(TESSERA_OUTPUT_PATCH_TOKENS)
         let patch = model.patch
         let gridH = session.height / patch, gridW = session.width / patch
         let n = gridH * gridW, dim = model.hidden
-        guard shape == [2, n, dim] else {
-            throw CLIError(message: "unexpected patch-token shape \(shape); expected [2, \(n), \(dim)]")
+        let featuresA: [Float], featuresB: [Float]
+        if let layer {
+            // All tokens of block `layer`: drop the prefix tokens (CLS, registers).
+            let (shape, all) = try session.output(TESSERA_OUTPUT_LAYER_BASE + Int32(layer))
+            let prefix = Int(model.info.num_prefix_tokens), t = prefix + n
+            guard shape == [2, t, dim] else {
+                throw CLIError(message: "unexpected layer-\(layer) shape \(shape); expected [2, \(t), \(dim)]")
+            }
+            featuresA = Array(all[(prefix * dim)..<(t * dim)])
+            featuresB = Array(all[((t + prefix) * dim)..<(2 * t * dim)])
+        } else {
+            let (shape, tokens) = try session.output(TESSERA_OUTPUT_PATCH_TOKENS)
+            guard shape == [2, n, dim] else {
+                throw CLIError(message: "unexpected patch-token shape \(shape); expected [2, \(n), \(dim)]")
+            }
+            featuresA = Array(tokens[0..<(n * dim)]); featuresB = Array(tokens[(n * dim)...])
         }
-        let featuresA = Array(tokens[0..<(n * dim)]), featuresB = Array(tokens[(n * dim)...])
         let matches = Matcher.match(featuresA, rowsA: n, featuresB, rowsB: n, dim: dim, ratio: Float(ratio))
         let drawn = Matcher.strongest(matches, limit: maxLines)
 
@@ -65,7 +80,8 @@ enum MatchCommand {
         try ImageFile.writePNG(canvas.image, to: out)
 
         let test = ratio < 1 ? "ratio test \(fixed(ratio, 2))" : "no ratio test"
-        print("\(pathA) vs \(pathB) at \(session.height)x\(session.width): \(gridH)x\(gridW) patches of \(patch) px, \(dim)-d tokens")
+        let source = layer.map { "block \($0)'s tokens" } ?? "final tokens"
+        print("\(pathA) vs \(pathB) at \(session.height)x\(session.width): \(gridH)x\(gridW) patches of \(patch) px, \(dim)-d \(source)")
         print("matches: \(matches.count) (mutual nearest neighbours, \(test))")
         if !matches.isEmpty {
             let mean = matches.reduce(Float(0)) { $0 + $1.similarity } / Float(matches.count)
