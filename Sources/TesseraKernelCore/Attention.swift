@@ -20,13 +20,18 @@ public struct AttentionArgs {
     /// Per-thread scratch: thread t uses `scratch + t * scratchStride`.
     public var scratch: UnsafeMutablePointer<Float>
     public var scratchStride: Int
+    /// When set (zero at the start), threads take (image, head) pairs from
+    /// it as they finish (see `GemmArgs.counter`).
+    public var counter: UnsafeMutablePointer<Int>?
 
     public init(qkv: UnsafePointer<Float>, ldqkv: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
                 batch: Int, tokens: Int, heads: Int, headDim: Int, scale: Float, blocking: GemmBlocking,
-                scratch: UnsafeMutablePointer<Float>, scratchStride: Int) {
+                scratch: UnsafeMutablePointer<Float>, scratchStride: Int,
+                counter: UnsafeMutablePointer<Int>? = nil) {
         self.qkv = qkv; self.ldqkv = ldqkv; self.out = out; self.ldo = ldo; self.batch = batch
         self.tokens = tokens; self.heads = heads; self.headDim = headDim; self.scale = scale
         self.blocking = blocking; self.scratch = scratch; self.scratchStride = scratchStride
+        self.counter = counter
     }
 
     /// Query rows handled together (a multiple of every kernel's row count).

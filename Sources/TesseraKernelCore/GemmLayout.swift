@@ -120,13 +120,20 @@ public struct GemmArgs {
     /// (at least `blocking.scratchFloats` floats).
     public var scratch: UnsafeMutablePointer<Float>
     public var scratchStride: Int
+    /// When set (and zero at the start of the region), threads take chunks
+    /// of columns from this counter as they finish, instead of a fixed share:
+    /// a thread slowed by another process no longer holds the others up.
+    /// Every column is computed the same way whichever thread takes it, so
+    /// results stay bit-identical.
+    public var counter: UnsafeMutablePointer<Int>?
 
     public init(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                 b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                 epilogue: GemmEpilogue, blocking: GemmBlocking,
-                scratch: UnsafeMutablePointer<Float>, scratchStride: Int) {
+                scratch: UnsafeMutablePointer<Float>, scratchStride: Int,
+                counter: UnsafeMutablePointer<Int>? = nil) {
         self.m = m; self.n = n; self.k = k; self.a = a; self.lda = lda; self.b = b
         self.c = c; self.ldc = ldc; self.epilogue = epilogue; self.blocking = blocking
-        self.scratch = scratch; self.scratchStride = scratchStride
+        self.scratch = scratch; self.scratchStride = scratchStride; self.counter = counter
     }
 }

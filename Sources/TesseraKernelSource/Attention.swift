@@ -1,13 +1,13 @@
+import CTesseraCPU
 import TesseraKernelCore
 
-/// Threads take whole (image, head) pairs, split statically. Per pair: pack
+/// Threads take whole (image, head) pairs, statically or from a shared
+/// counter. Per pair: pack
 /// K as GEMM panels (scores = Q·Kᵀ) and V as transposed panels (out = P·V);
 /// then, per block of query rows, two GEMMs on this variant's micro-kernel
 /// with a softmax in between. The softmax normalizes P before the second GEMM.
 func attentionPart<V: VectorFloat>(_: V.Type, _ a: AttentionArgs, thread t: Int, of nt: Int) {
     let pairs = a.batch * a.heads
-    let p0 = t * pairs / nt, p1 = (t + 1) * pairs / nt
-    if p0 >= p1 { return }
     let T = a.tokens, dh = a.headDim, D = a.heads * dh
     let tp = AttentionArgs.paddedTokens(T)
     let layout = AttentionArgs.ScratchLayout(tokens: T, headDim: dh, kc: a.blocking.kc)
@@ -18,7 +18,18 @@ func attentionPart<V: VectorFloat>(_: V.Type, _ a: AttentionArgs, thread t: Int,
     let R = AttentionArgs.rowBlock
     let blocking = GemmBlocking(kc: a.blocking.kc, mc: R, nc: 1 << 30)
     for j in 0..<tp { scaleVector[j] = a.scale }
-    for pair in p0..<p1 {
+    var nextStatic = t * pairs / nt
+    let endStatic = (t + 1) * pairs / nt
+    while true {
+        let pair: Int
+        if let counter = a.counter {
+            pair = tessera_next_chunk(counter)
+            if pair >= pairs { break }
+        } else {
+            if nextStatic >= endStatic { break }
+            pair = nextStatic
+            nextStatic += 1
+        }
         let b = pair / a.heads, h = pair % a.heads
         let rows = a.qkv + b * T * a.ldqkv
         let qBase = rows + h * dh

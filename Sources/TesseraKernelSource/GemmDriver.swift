@@ -1,17 +1,38 @@
+import CTesseraCPU
 import TesseraKernelCore
 
 /// The blocked GEMM loop around a micro-kernel (Goto/BLIS order: K blocks,
 /// then M blocks of packed A, then B slivers, then A micro-panels).
 ///
-/// Threads split the columns of C statically, in units of the kernel's width:
-/// every element is computed by one thread in the same order whatever the
-/// thread count, so results are bit-identical for any number of threads.
+/// Threads split the columns of C in units of the kernel's width, statically
+/// or through a shared chunk counter: every element is computed by one thread
+/// in the same order whatever the split, so results are bit-identical for any
+/// number of threads.
 func gemmPart<K: GemmMicroKernel>(_ kernel: K.Type, _ g: GemmArgs, thread t: Int, of nt: Int) {
-    let nr = K.nr, mr = K.mr
+    let nr = K.nr
     let blocksN = (g.n + nr - 1) / nr
-    let jb0 = t * blocksN / nt, jb1 = (t + 1) * blocksN / nt
-    if jb0 >= jb1 || g.m == 0 { return }
+    if g.m == 0 || blocksN == 0 { return }
     let scratch = g.scratch + t * g.scratchStride
+    if let counter = g.counter {
+        // Chunks of columns from the shared counter: about four per thread.
+        let chunk = max(1, min(max(1, g.blocking.nc / nr), (blocksN + 4 * nt - 1) / (4 * nt)))
+        let chunks = (blocksN + chunk - 1) / chunk
+        while true {
+            let c = tessera_next_chunk(counter)
+            if c >= chunks { break }
+            gemmColumns(kernel, g, blocks: (c * chunk)..<min(blocksN, (c + 1) * chunk), scratch: scratch)
+        }
+    } else {
+        let jb0 = t * blocksN / nt, jb1 = (t + 1) * blocksN / nt
+        if jb0 < jb1 { gemmColumns(kernel, g, blocks: jb0..<jb1, scratch: scratch) }
+    }
+}
+
+/// C's column blocks `blocks` (units of the kernel's width) over all rows.
+@inline(__always)
+func gemmColumns<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, blocks: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+    let nr = K.nr, mr = K.mr
+    let jb0 = blocks.lowerBound, jb1 = blocks.upperBound
     let kcMax = max(1, g.blocking.kc)
     let mcMax = max(mr, (g.blocking.mc / mr) * mr)
     let ncBlocks = max(1, g.blocking.nc / nr)

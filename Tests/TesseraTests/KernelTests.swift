@@ -24,7 +24,7 @@ final class KernelTests: XCTestCase {
     }
 
     func runGemm(_ table: KernelTable, m: Int, n: Int, k: Int, threads: Int, blocking: GemmBlocking,
-                 epilogue: Bool, seed: UInt64) -> (got: [Float], want: [Float]) {
+                 epilogue: Bool, seed: UInt64, chunked: Bool = false) -> (got: [Float], want: [Float]) {
         var r = TestRandom(seed: seed)
         let a = r.array(m * k), w = r.array(n * k, scale: 0.5)
         let bias = r.array(n), scale = r.array(n), residual = r.array(m * n)
@@ -40,9 +40,13 @@ final class KernelTests: XCTestCase {
                 c.withUnsafeMutableBufferPointer { cp in scratch.withUnsafeMutableBufferPointer { scp in
                     let ep = epilogue ? GemmEpilogue(bias: biasp.baseAddress, gelu: true, scale: sp.baseAddress,
                                                      residual: rp.baseAddress, ldr: n) : GemmEpilogue()
+                    let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+                    counter.pointee = 0
+                    defer { counter.deallocate() }
                     let g = GemmArgs(m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!,
                                      c: cp.baseAddress!, ldc: n, epilogue: ep, blocking: blocking,
-                                     scratch: scp.baseAddress!, scratchStride: stride)
+                                     scratch: scp.baseAddress!, scratchStride: stride,
+                                     counter: chunked ? counter : nil)
                     for t in 0..<threads { table.gemm(g, t, threads) }
                 }}
             }}}
@@ -60,9 +64,9 @@ final class KernelTests: XCTestCase {
             for (m, n, k) in shapes {
                 for blocking in blockings {
                     for epilogue in [false, true] {
-                        for threads in [1, 3] {
+                        for (threads, chunked) in [(1, false), (3, false), (3, true)] {
                             let (got, want) = runGemm(table, m: m, n: n, k: k, threads: threads, blocking: blocking,
-                                                      epilogue: epilogue, seed: UInt64(m * 1000 + n * 10 + k))
+                                                      epilogue: epilogue, seed: UInt64(m * 1000 + n * 10 + k), chunked: chunked)
                             let tol = Float(2e-5) * Float(k).squareRoot() + 1e-5
                             XCTAssertLessThanOrEqual(maxAbsDiff(got, want), tol,
                                                      "\(name) gemm \(m)x\(n)x\(k) blocking \(blocking) epilogue \(epilogue) threads \(threads)")
@@ -81,6 +85,8 @@ final class KernelTests: XCTestCase {
             for t in [2, 3, 5] {
                 let many = runGemm(table, m: 61, n: 130, k: 200, threads: t, blocking: blocking, epilogue: true, seed: 7).got
                 XCTAssertEqual(one, many, "\(name): \(t) threads differ from 1")
+                let chunked = runGemm(table, m: 61, n: 130, k: 200, threads: t, blocking: blocking, epilogue: true, seed: 7, chunked: true).got
+                XCTAssertEqual(one, chunked, "\(name): \(t) threads taking chunks differ from 1")
             }
         }
     }

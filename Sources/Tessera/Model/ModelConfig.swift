@@ -94,7 +94,12 @@ enum ModelConfig {
                 throw TesseraError.unsupported("config.json: use_swiglu_ffn is true; SwiGLU MLPs (DINOv2 giant) are not supported yet")
             }
             let ratio = c["mlp_ratio"]?.double ?? 4
-            s.mlp = Int(Double(s.hidden) * ratio)
+            // Checked before the conversion: Int(_: Double) traps on NaN, infinities and huge values.
+            let mlp = Double(s.hidden) * ratio
+            guard mlp.isFinite, mlp >= 1, mlp <= Double(16 * ModelSpec.maxHidden) else {
+                throw TesseraError.format("config.json: mlp_ratio \(ratio) with hidden_size \(s.hidden) gives an MLP size of \(mlp); expected 1...\(16 * ModelSpec.maxHidden)")
+            }
+            s.mlp = Int(mlp)
             s.layerScale = true
             s.registers = modelType == "dinov2_with_registers" ? try int(c, "num_register_tokens", default: 0) : 0
             s.positionedPrefix = 1

@@ -20,6 +20,8 @@ final class Session {
     /// [positionedPrefix + gridH * gridW, hidden].
     private let positions: AlignedBuffer
     private let scratchStride: Int
+    /// The chunk counter of the current parallel region (reset before each).
+    private let counter = UnsafeMutablePointer<Int>.allocate(capacity: 8)
     let busy = Atomic<Bool>(false)
     /// Images in the last successful run; 0 before any.
     private(set) var lastImages = 0
@@ -86,7 +88,16 @@ final class Session {
         try Session.preparePositions(model: model, gridH: gridH, gridW: gridW, into: positions.pointer)
     }
 
-    deinit { pool.shutdown() }
+    deinit {
+        pool.shutdown()
+        counter.deallocate()
+    }
+
+    /// A zeroed chunk counter for the next parallel region.
+    func freshCounter() -> UnsafeMutablePointer<Int> {
+        counter.pointee = 0
+        return counter
+    }
 
     var arenaBytes: Int { arena.bytes }
     var threadCount: Int { pool.count }
@@ -176,7 +187,8 @@ final class Session {
                                     args: AttentionArgs(qkv: s.pointer(qkv), ldqkv: 3 * sp.hidden, out: s.pointer(dst),
                                                         ldo: sp.hidden, batch: images, tokens: s.tokens, heads: sp.heads,
                                                         headDim: sp.headDim, scale: 1 / Float(sp.headDim).squareRoot(),
-                                                        blocking: s.blocking, scratch: s.pointer(s.plan.scratch), scratchStride: s.scratchStride))
+                                                        blocking: s.blocking, scratch: s.pointer(s.plan.scratch), scratchStride: s.scratchStride,
+                                                        counter: s.freshCounter()))
                 s.pool.run(&job) { ctx, t, n in
                     let j = ctx.assumingMemoryBound(to: KernelJob<AttentionArgs>.self)
                     j.pointee.table.attention(j.pointee.args, t, n)
@@ -197,7 +209,7 @@ final class Session {
             var job = KernelJob(table: s.table,
                                 args: GemmArgs(m: m, n: n, k: k, a: a, lda: lda, b: b, c: c, ldc: ldc, epilogue: epilogue,
                                                blocking: s.blocking, scratch: s.pointer(s.plan.scratch),
-                                               scratchStride: s.scratchStride))
+                                               scratchStride: s.scratchStride, counter: s.freshCounter()))
             s.pool.run(&job) { ctx, t, n in
                 let j = ctx.assumingMemoryBound(to: KernelJob<GemmArgs>.self)
                 j.pointee.table.gemm(j.pointee.args, t, n)
