@@ -118,6 +118,7 @@ final class Model: WeightSource {
                 for s in item.sources {
                     let t = file.tensors[s.name]!
                     file.readFloats(t, into: at)
+                    file.release(t)
                     at += t.count
                     params += t.count
                 }
@@ -128,6 +129,7 @@ final class Model: WeightSource {
                 for s in item.sources {
                     let t = file.tensors[s.name]!
                     file.readFloats(t, into: at)
+                    file.release(t)
                     at += t.count
                     params += t.count
                 }

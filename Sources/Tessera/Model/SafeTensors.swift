@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The safetensors container: 8-byte little-endian header length, a JSON
 /// header naming each tensor's dtype, shape and byte range, then the data.
 /// Every number in the header is checked against the file before use.
@@ -122,5 +126,16 @@ struct SafeTensors {
         default:
             break
         }
+    }
+
+    /// Drops the file pages of a tensor already converted from this process's
+    /// memory (they stay in the page cache), so that loading does not hold the
+    /// file and the converted weights in memory at once.
+    func release(_ t: Tensor) {
+        guard let base = file.base, t.byteCount > 0 else { return }
+        let page = 4096
+        let start = t.offset / page * page
+        let end = min(file.size, (t.offset + t.byteCount + page - 1) / page * page)
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
     }
 }
