@@ -59,6 +59,20 @@ let shapes: [(Int, Int, Int)] = quick
        (257, 384, 1152), (257, 384, 384), (257, 384, 1536), (257, 1536, 384),
        (1576, 768, 2304), (1576, 3072, 768)]
 
+if args.contains("--gelu") {
+    let n = 1 << 16
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: n), y = UnsafeMutablePointer<Float>.allocate(capacity: n)
+    for i in 0..<n { x[i] = Float(i % 1000) / 100 - 5 }
+    for (name, f) in [("avx2 gelu", TesseraKernelsAVX2.VariantKernels.gelu), ("avx2 exp", TesseraKernelsAVX2.VariantKernels.exp)] {
+        f(x, y, n)
+        let t0 = now()
+        for _ in 0..<200 { f(x, y, n) }
+        let ns = (now() - t0) / Double(200 * n) * 1e9
+        print("\(name): \(fixed(ns, 3)) ns per element")
+    }
+    exit(0)
+}
+
 print("L1d \(l1 / 1024) KiB, L2 \(l2 / 1024) KiB; one thread; M x K x N, C = A·Bᵀ with packed B")
 for (table, peak) in variants {
     let p = (0..<3).map { _ in peak(50_000_000 / 16, now) }.max()!

@@ -42,7 +42,7 @@ public struct AttentionArgs {
 
     /// Where each part of one thread's scratch starts, and its total size.
     public struct ScratchLayout {
-        public let packedK: Int, packedV: Int, scores: Int, scale: Int, gemm: Int, total: Int
+        public let packedK: Int, packedV: Int, scores: Int, gemm: Int, total: Int
 
         public init(tokens: Int, headDim: Int, kc: Int) {
             let tp = AttentionArgs.paddedTokens(tokens)
@@ -50,8 +50,7 @@ public struct AttentionArgs {
             packedK = 0
             packedV = packedK + round(GemmLayout.packedCount(n: tokens, k: headDim))
             scores = packedV + round(GemmLayout.packedCount(n: headDim, k: tokens))
-            scale = scores + AttentionArgs.rowBlock * tp
-            gemm = scale + tp
+            gemm = scores + AttentionArgs.rowBlock * tp
             total = gemm + round(max(1, kc) * AttentionArgs.rowBlock)
         }
     }

@@ -17,16 +17,21 @@ public enum GemmLayout {
         ((n + 2 * panelWidth - 1) / (2 * panelWidth)) * 2 * panelWidth * k
     }
 
-    /// Packs W [N, K] (row-major, leading dimension ldw) into `dst`.
+    /// Packs W [N, K] (row-major, leading dimension ldw) into `dst`,
+    /// multiplied by `scale`.
     public static func packWeights(_ w: UnsafePointer<Float>, n: Int, k: Int, ldw: Int,
-                                   into dst: UnsafeMutablePointer<Float>) {
+                                   into dst: UnsafeMutablePointer<Float>, scale: Float = 1) {
         let panels = packedCount(n: n, k: k) / (panelWidth * max(k, 1))
         for p in 0..<(k == 0 ? 0 : panels) {
             let base = dst + p * k * panelWidth
             let cols = max(0, min(panelWidth, n - p * panelWidth))
             for kk in 0..<k {
                 let row = base + kk * panelWidth
-                for c in 0..<cols { row[c] = w[(p * panelWidth + c) * ldw + kk] }
+                if scale == 1 {
+                    for c in 0..<cols { row[c] = w[(p * panelWidth + c) * ldw + kk] }
+                } else {
+                    for c in 0..<cols { row[c] = w[(p * panelWidth + c) * ldw + kk] * scale }
+                }
                 for c in cols..<panelWidth { row[c] = 0 }
             }
         }
@@ -65,6 +70,9 @@ public struct GemmEpilogue {
     public var scale: UnsafePointer<Float>?
     public var residual: UnsafePointer<Float>?
     public var ldr: Int
+
+    /// Nothing to apply: the accumulated values are stored as they are.
+    @inlinable public var isPlain: Bool { bias == nil && !gelu && scale == nil && residual == nil }
 
     public init(bias: UnsafePointer<Float>? = nil, gelu: Bool = false,
                 scale: UnsafePointer<Float>? = nil,

@@ -13,11 +13,10 @@ func attentionPart<V: VectorFloat>(_: V.Type, _ a: AttentionArgs, thread t: Int,
     let layout = AttentionArgs.ScratchLayout(tokens: T, headDim: dh, kc: a.blocking.kc)
     let base = a.scratch + t * a.scratchStride
     let packedK = base + layout.packedK, packedV = base + layout.packedV
-    let scores = base + layout.scores, scaleVector = base + layout.scale
+    let scores = base + layout.scores
     let gemmScratch = base + layout.gemm
     let R = AttentionArgs.rowBlock
     let blocking = GemmBlocking(kc: a.blocking.kc, mc: R, nc: 1 << 30)
-    for j in 0..<tp { scaleVector[j] = a.scale }
     var nextStatic = t * pairs / nt
     let endStatic = (t + 1) * pairs / nt
     while true {
@@ -33,15 +32,17 @@ func attentionPart<V: VectorFloat>(_: V.Type, _ a: AttentionArgs, thread t: Int,
         let b = pair / a.heads, h = pair % a.heads
         let rows = a.qkv + b * T * a.ldqkv
         let qBase = rows + h * dh
-        GemmLayout.packWeights(rows + D + h * dh, n: T, k: dh, ldw: a.ldqkv, into: packedK)
+        // K scaled by 1/√dh as it is packed (exact when dh is a power of 4).
+        GemmLayout.packWeights(rows + D + h * dh, n: T, k: dh, ldw: a.ldqkv, into: packedK, scale: a.scale)
         GemmLayout.packTransposed(rows + 2 * D + h * dh, n: dh, k: T, lds: a.ldqkv, into: packedV)
         var i0 = 0
         while i0 < T {
             let nr = min(R, T - i0)
-            // Scores = (Q·Kᵀ) · scale, as the reference orders it.
+            // Scores = Q · (scale·K)ᵀ, over the padded key count: the padding
+            // keys are zero panels, and whole tiles take the fast store path.
             gemmPart(VariantTile.self,
-                     GemmArgs(m: nr, n: T, k: dh, a: qBase + i0 * a.ldqkv, lda: a.ldqkv, b: packedK,
-                              c: scores, ldc: tp, epilogue: GemmEpilogue(scale: scaleVector),
+                     GemmArgs(m: nr, n: tp, k: dh, a: qBase + i0 * a.ldqkv, lda: a.ldqkv, b: packedK,
+                              c: scores, ldc: tp, epilogue: GemmEpilogue(),
                               blocking: blocking, scratch: gemmScratch, scratchStride: 0),
                      thread: 0, of: 1)
             softmaxRows(V.self, scores, rows: nr, count: T, stride: tp)

@@ -90,11 +90,16 @@ func finishTile<V: VectorFloat>(_ t: UnsafeMutablePointer<V>, rows: Int, cols: I
         let b0 = ep.bias.map { V.load($0 + col) } ?? zero, b1 = ep.bias.map { V.load($0 + col + w) } ?? zero
         let s0 = ep.scale.map { V.load($0 + col) } ?? one, s1 = ep.scale.map { V.load($0 + col + w) } ?? one
         for r in 0..<rows {
-            var v0 = t[2 * r], v1 = t[2 * r + 1]
+            var v0 = t[2 * r] + b0, v1 = t[2 * r + 1] + b1
             let p = c + r * ldc
             if !first { v0 += V.load(p); v1 += V.load(p + w) }
-            v0 += b0; v1 += b1
-            if ep.gelu { v0 = vgelu(v0); v1 = vgelu(v1) }
+            if ep.gelu {
+                // GELU in its own tight loop over the stored row: inlined here
+                // among the other epilogue steps it compiled to partly scalar code.
+                v0.store(p); v1.store(p + w)
+                geluInPlace(V.self, p, count: 2 * w)
+                v0 = V.load(p); v1 = V.load(p + w)
+            }
             v0 *= s0; v1 *= s1
             if let res = ep.residual {
                 let rp = res + (row + r) * ep.ldr + col
@@ -109,6 +114,13 @@ func finishTile<V: VectorFloat>(_ t: UnsafeMutablePointer<V>, rows: Int, cols: I
     }
 }
 
+/// GELU over `count` floats (a multiple of the vector width) in place.
+@inline(never)
+func geluInPlace<V: VectorFloat>(_: V.Type, _ p: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    while i < count { vgelu(V.load(p + i)).store(p + i); i += V.scalarCount }
+}
+
 /// Starts loading the C tile (and, on the last K block, the residual rows)
 /// so that the misses overlap the K loop instead of stalling the finish.
 @inline(__always)
@@ -121,6 +133,18 @@ func prefetchTile(_ c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, bytesPe
             if last, let res = ep.residual { tessera_prefetch_read(UnsafeRawPointer(res + (row + r) * ep.ldr + col) + off) }
             off += 64
         }
+    }
+}
+
+/// Stores one full row of a tile straight from registers (adding to the
+/// partial sums already in C after the first K block).
+@inline(__always)
+func storeRow<V: VectorFloat>(_ v0: V, _ v1: V, _ p: UnsafeMutablePointer<Float>, first: Bool) {
+    let w = V.scalarCount
+    if first {
+        v0.store(p); v1.store(p + w)
+    } else {
+        (v0 + V.load(p)).store(p); (v1 + V.load(p + w)).store(p + w)
     }
 }
 
@@ -151,6 +175,15 @@ enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
             x = V(repeating: pa[4]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
             x = V(repeating: pa[5]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
             pa += 6; pb += ldb
+        }
+        if rows == 6 && cols == 2 * w && (!last || epilogue.isPlain) {
+            storeRow(c00, c01, c + 0 * ldc, first: first)
+            storeRow(c10, c11, c + 1 * ldc, first: first)
+            storeRow(c20, c21, c + 2 * ldc, first: first)
+            storeRow(c30, c31, c + 3 * ldc, first: first)
+            storeRow(c40, c41, c + 4 * ldc, first: first)
+            storeRow(c50, c51, c + 5 * ldc, first: first)
+            return
         }
         withUnsafeTemporaryAllocation(of: V.self, capacity: 12) { buf in
             let t = buf.baseAddress!
@@ -204,6 +237,21 @@ enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
             x = V(repeating: pa[10]); V.madd(&ca0, x, b0); V.madd(&ca1, x, b1)
             x = V(repeating: pa[11]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
             pa += 12; pb += ldb
+        }
+        if rows == 12 && cols == 2 * w && (!last || epilogue.isPlain) {
+            storeRow(c00, c01, c + 0 * ldc, first: first)
+            storeRow(c10, c11, c + 1 * ldc, first: first)
+            storeRow(c20, c21, c + 2 * ldc, first: first)
+            storeRow(c30, c31, c + 3 * ldc, first: first)
+            storeRow(c40, c41, c + 4 * ldc, first: first)
+            storeRow(c50, c51, c + 5 * ldc, first: first)
+            storeRow(c60, c61, c + 6 * ldc, first: first)
+            storeRow(c70, c71, c + 7 * ldc, first: first)
+            storeRow(c80, c81, c + 8 * ldc, first: first)
+            storeRow(c90, c91, c + 9 * ldc, first: first)
+            storeRow(ca0, ca1, c + 10 * ldc, first: first)
+            storeRow(cb0, cb1, c + 11 * ldc, first: first)
+            return
         }
         withUnsafeTemporaryAllocation(of: V.self, capacity: 24) { buf in
             let t = buf.baseAddress!

@@ -48,6 +48,8 @@ struct Plan {
 
     var buffers: [Buffer] = []
     var ops: [Op] = []
+    /// What each op is, for profiles ("qkv", "attention", "fc1", ...).
+    var labels: [String] = []
     var arenaFloats = 0
 
     /// Where the outputs live.
@@ -56,6 +58,11 @@ struct Plan {
     var logits: BufferID = -1
     var layerOutputs: [Int: BufferID] = [:]
     var scratch: BufferID = -1
+
+    mutating func add(_ op: Op, _ label: String) {
+        ops.append(op)
+        labels.append(label)
+    }
 
     mutating func buffer(_ name: String, _ floats: Int, output: Bool = false) -> BufferID {
         buffers.append(Buffer(name: name, floats: floats, isOutput: output))
@@ -124,45 +131,45 @@ struct Plan {
         let attn = p.buffer("attention", rows * d)
         let mlp = p.buffer("mlp", rows * s.mlp)
         // Skipped by float runs, which read the caller's array instead.
-        p.ops.append(.normalize(dst: p.input))
-        p.ops.append(.embed(input: p.input, cols: cols, dst: xa))
+        p.add(.normalize(dst: p.input), "normalize")
+        p.add(.embed(input: p.input, cols: cols, dst: xa), "patch embed")
         for i in 0..<s.layers {
-            p.ops.append(.layerNorm(src: xa, dst: h, weight: model.layerWeight(i, "ln1.weight")!, bias: model.layerWeight(i, "ln1.bias")!))
-            p.ops.append(.linear(src: h, dst: qkv, n: 3 * d, k: d, weight: model.layerWeight(i, "qkv.weight")!,
-                                 bias: model.layerWeight(i, "qkv.bias")!, gelu: false, scale: nil, residual: nil))
-            p.ops.append(.attention(qkv: qkv, dst: attn))
-            p.ops.append(.linear(src: attn, dst: xb, n: d, k: d, weight: model.layerWeight(i, "proj.weight")!,
-                                 bias: model.layerWeight(i, "proj.bias")!, gelu: false,
-                                 scale: model.layerWeight(i, "ls1"), residual: xa))
-            p.ops.append(.layerNorm(src: xb, dst: h, weight: model.layerWeight(i, "ln2.weight")!, bias: model.layerWeight(i, "ln2.bias")!))
-            p.ops.append(.linear(src: h, dst: mlp, n: s.mlp, k: d, weight: model.layerWeight(i, "fc1.weight")!,
-                                 bias: model.layerWeight(i, "fc1.bias")!, gelu: true, scale: nil, residual: nil))
-            p.ops.append(.linear(src: mlp, dst: xa, n: d, k: s.mlp, weight: model.layerWeight(i, "fc2.weight")!,
-                                 bias: model.layerWeight(i, "fc2.bias")!, gelu: false,
-                                 scale: model.layerWeight(i, "ls2"), residual: xb))
+            p.add(.layerNorm(src: xa, dst: h, weight: model.layerWeight(i, "ln1.weight")!, bias: model.layerWeight(i, "ln1.bias")!), "layer norm")
+            p.add(.linear(src: h, dst: qkv, n: 3 * d, k: d, weight: model.layerWeight(i, "qkv.weight")!,
+                          bias: model.layerWeight(i, "qkv.bias")!, gelu: false, scale: nil, residual: nil), "qkv")
+            p.add(.attention(qkv: qkv, dst: attn), "attention")
+            p.add(.linear(src: attn, dst: xb, n: d, k: d, weight: model.layerWeight(i, "proj.weight")!,
+                          bias: model.layerWeight(i, "proj.bias")!, gelu: false,
+                          scale: model.layerWeight(i, "ls1"), residual: xa), "proj")
+            p.add(.layerNorm(src: xb, dst: h, weight: model.layerWeight(i, "ln2.weight")!, bias: model.layerWeight(i, "ln2.bias")!), "layer norm")
+            p.add(.linear(src: h, dst: mlp, n: s.mlp, k: d, weight: model.layerWeight(i, "fc1.weight")!,
+                          bias: model.layerWeight(i, "fc1.bias")!, gelu: true, scale: nil, residual: nil), "fc1 + GELU")
+            p.add(.linear(src: mlp, dst: xa, n: d, k: s.mlp, weight: model.layerWeight(i, "fc2.weight")!,
+                          bias: model.layerWeight(i, "fc2.bias")!, gelu: false,
+                          scale: model.layerWeight(i, "ls2"), residual: xb), "fc2")
             if layers.contains(i) {
                 let out = p.buffer("layer.\(i)", rows * d, output: true)
                 p.layerOutputs[i] = out
-                p.ops.append(.copy(src: xa, dst: out))
+                p.add(.copy(src: xa, dst: out), "layer output")
             }
         }
         p.finalTokens = p.buffer("tokens", rows * d, output: true)
-        p.ops.append(.layerNorm(src: xa, dst: p.finalTokens, weight: model.weight("norm.weight")!, bias: model.weight("norm.bias")!))
+        p.add(.layerNorm(src: xa, dst: p.finalTokens, weight: model.weight("norm.weight")!, bias: model.weight("norm.bias")!), "layer norm")
         switch s.head {
         case .none:
             break
         case .cls:
             p.logits = p.buffer("logits", batch * s.classes, output: true)
-            p.ops.append(.head(src: p.finalTokens, token: 0, dst: p.logits, weight: model.weight("head.weight")!,
-                               bias: model.weight("head.bias")!, scale: nil, residual: nil))
+            p.add(.head(src: p.finalTokens, token: 0, dst: p.logits, weight: model.weight("head.weight")!,
+                               bias: model.weight("head.bias")!, scale: nil, residual: nil), "head")
         case .clsAndDistillation:
             // logits = ½(cls head) + ½(distillation head), via the epilogue.
             let half = p.buffer("logits.distillation", batch * s.classes)
             p.logits = p.buffer("logits", batch * s.classes, output: true)
-            p.ops.append(.head(src: p.finalTokens, token: 1, dst: half, weight: model.weight("dist_head.weight")!,
-                               bias: model.weight("dist_head.bias")!, scale: model.halfVector, residual: nil))
-            p.ops.append(.head(src: p.finalTokens, token: 0, dst: p.logits, weight: model.weight("head.weight")!,
-                               bias: model.weight("head.bias")!, scale: model.halfVector, residual: half))
+            p.add(.head(src: p.finalTokens, token: 1, dst: half, weight: model.weight("dist_head.weight")!,
+                               bias: model.weight("dist_head.bias")!, scale: model.halfVector, residual: nil), "head")
+            p.add(.head(src: p.finalTokens, token: 0, dst: p.logits, weight: model.weight("head.weight")!,
+                               bias: model.weight("head.bias")!, scale: model.halfVector, residual: half), "head")
         }
         p.allocate()
         return p

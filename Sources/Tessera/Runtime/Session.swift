@@ -20,6 +20,7 @@ final class Session {
     /// [positionedPrefix + gridH * gridW, hidden].
     private let positions: AlignedBuffer
     private let scratchStride: Int
+    private let profile: OpProfile?
     /// The chunk counter of the current parallel region (reset before each).
     private let counter = UnsafeMutablePointer<Int>.allocate(capacity: 8)
     let busy = Atomic<Bool>(false)
@@ -85,6 +86,7 @@ final class Session {
         arena = try AlignedBuffer(floats: plan.arenaFloats)
         positions = try AlignedBuffer(floats: (s.positionedPrefix + gridH * gridW) * s.hidden)
         pool = try ThreadPool(threads: threads)
+        profile = OpProfile(labels: plan.labels)
         try Session.preparePositions(model: model, gridH: gridH, gridW: gridW, into: positions.pointer)
     }
 
@@ -138,7 +140,16 @@ final class Session {
         defer { busy.store(false, ordering: .releasing) }
         lastImages = 0
         let executor = Executor(session: self, images: images, input: input)
-        for op in plan.ops { executor.execute(op) }
+        if let profile {
+            for (i, op) in plan.ops.enumerated() {
+                let t0 = OpProfile.now()
+                executor.execute(op)
+                profile.add(i, OpProfile.now() - t0)
+            }
+            profile.finishRun()
+        } else {
+            for op in plan.ops { executor.execute(op) }
+        }
         lastImages = images
     }
 
