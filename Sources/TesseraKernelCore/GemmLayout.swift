@@ -109,8 +109,12 @@ public struct GemmBlocking: Equatable {
         return GemmBlocking(kc: kc, mc: mc, nc: 4096)
     }
 
-    /// Floats of per-thread scratch for packing A.
-    public var scratchFloats: Int { kc * mc }
+    /// Rows a packed A block may hold: mc, stretched by up to half so that
+    /// M splits into equal blocks.
+    @inlinable public func maxRows(mr: Int) -> Int { (mc + mc / 2 + mr) / mr * mr }
+
+    /// Floats of per-thread scratch for packing A (for any kernel of up to 12 rows).
+    public var scratchFloats: Int { kc * (mc + mc / 2 + 12) }
 }
 
 /// One GEMM call, as the executor describes it.

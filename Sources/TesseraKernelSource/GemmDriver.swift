@@ -34,7 +34,11 @@ func gemmColumns<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, blocks: Range<Int
     let nr = K.nr, mr = K.mr
     let jb0 = blocks.lowerBound, jb1 = blocks.upperBound
     let kcMax = max(1, g.blocking.kc)
-    let mcMax = max(mr, (g.blocking.mc / mr) * mr)
+    // Rows per packed block: the blocking's mc, stretched or shrunk by up to
+    // half so that M splits into equal blocks (257 rows: one block, not 252 + 5).
+    let mcBase = max(mr, (g.blocking.mc / mr) * mr)
+    let mBlocks = max(1, Int((Double(g.m) / Double(mcBase)).rounded()))
+    let mcMax = min(g.blocking.maxRows(mr: mr), ((g.m + mBlocks - 1) / mBlocks + mr - 1) / mr * mr)
     let ncBlocks = max(1, g.blocking.nc / nr)
     var jbStart = jb0
     while jbStart < jb1 {
