@@ -58,3 +58,15 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// libFuzzer targets (fuzz/README.md), only when TESSERA_FUZZ=1: they have no
+// main of their own (libFuzzer supplies it), so they link only in a build
+// with -sanitize=fuzzer, e.g. fuzz/run.sh.
+if Context.environment["TESSERA_FUZZ"] == "1" {
+    package.targets += [
+        .executableTarget(name: "TesseraFuzzLoader", dependencies: ["Tessera", "CTesseraABI"],
+                          path: "fuzz/Sources/TesseraFuzzLoader"),
+        .executableTarget(name: "TesseraFuzzSession", dependencies: ["Tessera", "CTesseraABI"],
+                          path: "fuzz/Sources/TesseraFuzzSession"),
+    ]
+}

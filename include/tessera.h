@@ -143,7 +143,8 @@ void tessera_session_free(tessera_session *session);
 size_t tessera_session_arena_bytes(const tessera_session *session);
 
 /* Runs `images` (1..batch) images given as normalized float NCHW,
- * images x 3 x height x width floats. */
+ * images x 3 x height x width floats.
+ * Values are not checked: a NaN or infinity makes every output of that image NaN. */
 tessera_status tessera_run_f32(tessera_session *session, const float *nchw,
                                size_t images);
 /* Runs images given as uint8 RGB NHWC (images x height x width x 3),

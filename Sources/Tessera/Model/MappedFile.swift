@@ -8,7 +8,8 @@ final class MappedFile {
     let path: String
     let base: UnsafeRawPointer?
     let size: Int
-    private let isMapped: Bool
+    /// False for a heap copy (loading from memory): pages must not be dropped.
+    let isMapped: Bool
 
     init(path: String) throws {
         self.path = path
@@ -32,7 +33,7 @@ final class MappedFile {
         size = bytes.count
         isMapped = false
         guard size > 0, let src = bytes.baseAddress else { base = nil; return }
-        let p = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        let p = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)  // as a mapping is
         p.copyMemory(from: src, byteCount: size)
         base = UnsafeRawPointer(p)
     }

@@ -46,6 +46,8 @@ struct ModelSpec {
     static let maxPatch = 1024
     static let maxRegisters = 1024
     static let maxImageSide = 65536
+    /// Reported as int32 in tessera_model_info; far above any real classifier.
+    static let maxClasses = 1 << 24
 
     func validate() throws {
         func check(_ ok: Bool, _ m: @autoclosure () -> String) throws {
@@ -58,6 +60,7 @@ struct ModelSpec {
         try check(mlp >= 1 && mlp <= 16 * ModelSpec.maxHidden, "MLP size is \(mlp); expected 1...\(16 * ModelSpec.maxHidden)")
         try check(patch >= 1 && patch <= ModelSpec.maxPatch, "patch_size is \(patch); expected 1...\(ModelSpec.maxPatch)")
         try check(channels >= 1 && channels <= 16, "num_channels is \(channels); expected 1...16")
+        try check(classes >= 0 && classes <= ModelSpec.maxClasses, "the classifier has \(classes) classes; expected at most \(ModelSpec.maxClasses)")
         try check(registers >= 0 && registers <= ModelSpec.maxRegisters, "num_register_tokens is \(registers); expected 0...\(ModelSpec.maxRegisters)")
         try check(imageHeight >= patch && imageHeight <= ModelSpec.maxImageSide && imageWidth >= patch && imageWidth <= ModelSpec.maxImageSide,
                   "image size \(imageHeight)x\(imageWidth) must be at least the patch size \(patch) and at most \(ModelSpec.maxImageSide)")

@@ -132,7 +132,9 @@ struct SafeTensors {
     /// memory (they stay in the page cache), so that loading does not hold the
     /// file and the converted weights in memory at once.
     func release(_ t: Tensor) {
-        guard let base = file.base, t.byteCount > 0 else { return }
+        // Only for a file mapping: on a heap copy MADV_DONTNEED would zero the
+        // pages, which the rounding below extends past this tensor and the copy.
+        guard file.isMapped, let base = file.base, t.byteCount > 0 else { return }
         let page = 4096
         let start = t.offset / page * page
         let end = min(file.size, (t.offset + t.byteCount + page - 1) / page * page)
