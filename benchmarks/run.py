@@ -620,7 +620,14 @@ def main():
     commands = [cmd]
     if prev:  # merge: the earlier rows, the redone ones replacing theirs
         merged = dict(prev["results"])
-        merged.update(results)
+        for rn, row in results.items():  # a redone row replaces the old one unless it is worse
+            old = merged.get(rn)
+            bad = lambda r: sum(disturbed(x) or x.get("status") == "failed"  # noqa: E731
+                                for x in r["runtimes"].values())
+            if old is None or bad(row) <= bad(old):
+                merged[rn] = row
+            else:
+                log(f"{rn}: the redone row is more disturbed than the earlier one; kept the earlier")
         results = {row_name(*r): merged[row_name(*r)] for r in ROWS if row_name(*r) in merged}
         rows = [r for r in ROWS if row_name(*r) in results]
         checks = {**prev.get("checks", {}), **checks}
