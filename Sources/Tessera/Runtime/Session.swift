@@ -21,8 +21,9 @@ final class Session {
     private let positions: AlignedBuffer
     private let scratchStride: Int
     private let profile: OpProfile?
-    /// The chunk counter of the current parallel region (reset before each).
-    private let counter = UnsafeMutablePointer<Int>.allocate(capacity: 8)
+    /// The chunk counter of the current parallel region (reset before each);
+    /// an owning object, so that a failed init frees it too.
+    private let counter = ChunkCounter()
     let busy = Atomic<Bool>(false)
     /// Images in the last successful run; 0 before any.
     private(set) var lastImages = 0
@@ -90,15 +91,17 @@ final class Session {
         try Session.preparePositions(model: model, gridH: gridH, gridW: gridW, into: positions.pointer)
     }
 
-    deinit {
-        pool.shutdown()
-        counter.deallocate()
-    }
+    deinit { pool.shutdown() }
 
     /// A zeroed chunk counter for the next parallel region.
     func freshCounter() -> UnsafeMutablePointer<Int> {
-        counter.pointee = 0
-        return counter
+        counter.pointer.pointee = 0
+        return counter.pointer
+    }
+
+    final class ChunkCounter {
+        let pointer = UnsafeMutablePointer<Int>.allocate(capacity: 8)
+        deinit { pointer.deallocate() }
     }
 
     var arenaBytes: Int { arena.bytes }
