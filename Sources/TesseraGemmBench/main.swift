@@ -59,7 +59,7 @@ let shapes: [(Int, Int, Int)] = quick
        (257, 384, 1152), (257, 384, 384), (257, 384, 1536), (257, 1536, 384),
        (1576, 768, 2304), (1576, 3072, 768)]
 
-if args.contains("--gelu") {
+if args.contains("--gelu") && tessera_cpu_has_avx2_fma() != 0 {
     let n = 1 << 16
     let x = UnsafeMutablePointer<Float>.allocate(capacity: n), y = UnsafeMutablePointer<Float>.allocate(capacity: n)
     for i in 0..<n { x[i] = Float(i % 1000) / 100 - 5 }

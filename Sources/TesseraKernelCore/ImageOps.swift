@@ -7,14 +7,17 @@ public enum ImageOps {
                                      mean: (Float, Float, Float), std: (Float, Float, Float),
                                      into dst: UnsafeMutablePointer<Float>) {
         let plane = height * width
-        let m = [mean.0, mean.1, mean.2], s = [std.0, std.1, std.2]
-        for c in 0..<3 {
-            let mc = m[c], sc = s[c]
+        // One channel at a time; a tuple, not an array, so that this never
+        // allocates (it runs inside `run`).
+        func channel(_ c: Int, _ mc: Float, _ sc: Float) {
             let out = dst + c * plane
             for i in 0..<plane {
                 out[i] = (Float(src[i * 3 + c]) / 255 - mc) / sc
             }
         }
+        channel(0, mean.0, std.0)
+        channel(1, mean.1, std.1)
+        channel(2, mean.2, std.2)
     }
 
     /// Extracts the non-overlapping patches of one CHW image as rows of a

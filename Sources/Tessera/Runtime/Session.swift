@@ -163,8 +163,6 @@ final class Session {
         let images: Int
         let input: Input
 
-        var spec: ModelSpec { session.model.spec }
-
         func execute(_ op: Plan.Op) {
             let s = session, sp = s.model.spec
             let rows = images * s.tokens
