@@ -54,6 +54,20 @@ public enum GemmLayout {
         }
     }
 
+    /// Floats of packed A (see `packedAOffset`) for an [M, K] operand.
+    @inlinable
+    public static func packedACount(m: Int, k: Int, mr: Int) -> Int { (m + mr - 1) / mr * mr * k }
+
+    /// Where the row panel starting at `row` (a multiple of `mr`) of the K
+    /// block starting at `k0` lives in packed A. Packed A holds, for each K
+    /// block of depth kc (the last one shorter), the panels of `mr` rows one
+    /// after another, each [depth][mr] (rows past M zero): the order in which
+    /// the GEMM reads them, so that a block packed once serves every thread.
+    @inlinable
+    public static func packedAOffset(row: Int, k0: Int, m: Int, k: Int, mr: Int, kc: Int) -> Int {
+        k0 * ((m + mr - 1) / mr * mr) + row * min(kc, k - k0)
+    }
+
     /// Offset of column `col`'s data for row k = 0 in packed B of depth k.
     @inlinable
     public static func columnOffset(_ col: Int, depth k: Int) -> Int {
@@ -138,14 +152,20 @@ public struct GemmArgs {
     /// Every column is computed the same way whichever thread takes it, so
     /// results stay bit-identical.
     public var counter: UnsafeMutablePointer<Int>?
+    /// When set, A is packed there once for all threads (`KernelTable.packA`
+    /// fills it, `GemmLayout.packedAOffset` is its layout with this blocking's
+    /// kc and the kernel's mr) and `gemm` reads it instead of packing its own
+    /// copy per thread and per chunk of columns.
+    public var packedA: UnsafeMutablePointer<Float>?
 
     public init(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                 b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                 epilogue: GemmEpilogue, blocking: GemmBlocking,
                 scratch: UnsafeMutablePointer<Float>, scratchStride: Int,
-                counter: UnsafeMutablePointer<Int>? = nil) {
+                counter: UnsafeMutablePointer<Int>? = nil, packedA: UnsafeMutablePointer<Float>? = nil) {
         self.m = m; self.n = n; self.k = k; self.a = a; self.lda = lda; self.b = b
         self.c = c; self.ldc = ldc; self.epilogue = epilogue; self.blocking = blocking
         self.scratch = scratch; self.scratchStride = scratchStride; self.counter = counter
+        self.packedA = packedA
     }
 }

@@ -13,7 +13,7 @@ func gemmPart<K: GemmMicroKernel>(_ kernel: K.Type, _ g: GemmArgs, thread t: Int
     let blocksN = (g.n + nr - 1) / nr
     if g.m == 0 || blocksN == 0 { return }
     let scratch = g.scratch + t * g.scratchStride
-    if let counter = g.counter {
+    if nt > 1, let counter = g.counter {
         // Chunks of columns from the shared counter: about four per thread.
         let chunk = max(1, min(max(1, g.blocking.nc / nr), (blocksN + 4 * nt - 1) / (4 * nt)))
         let chunks = (blocksN + chunk - 1) / chunk
@@ -50,7 +50,13 @@ func gemmColumns<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, blocks: Range<Int
             var m0 = 0
             while m0 < g.m {
                 let mc = min(mcMax, g.m - m0)
-                packA(g.a + m0 * g.lda + k0, lda: g.lda, rows: mc, depth: kc, mr: mr, into: scratch)
+                let aBlock: UnsafePointer<Float>
+                if let shared = g.packedA {
+                    aBlock = UnsafePointer(shared + GemmLayout.packedAOffset(row: m0, k0: k0, m: g.m, k: g.k, mr: mr, kc: kcMax))
+                } else {
+                    packA(g.a + m0 * g.lda + k0, lda: g.lda, rows: mc, depth: kc, mr: mr, into: scratch)
+                    aBlock = UnsafePointer(scratch)
+                }
                 for jb in jbStart..<jbEnd {
                     let col = jb * nr
                     let pw = GemmLayout.panelWidth
@@ -60,7 +66,7 @@ func gemmColumns<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, blocks: Range<Int
                     let cols = min(nr, g.n - col)
                     var i = 0
                     while i < mc {
-                        K.run(kc: kc, a: scratch + i * kc, b: bp, bNext: bNext, ldb: pw,
+                        K.run(kc: kc, a: aBlock + i * kc, b: bp, bNext: bNext, ldb: pw,
                               c: g.c + (m0 + i) * g.ldc + col, ldc: g.ldc,
                               rows: min(mr, mc - i), cols: cols, first: first, last: last,
                               epilogue: g.epilogue, row: m0 + i, col: col)
@@ -83,6 +89,20 @@ func gemmColumns<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, blocks: Range<Int
                           first: true, last: true, g.epilogue, row: r, col: col)
             }
         }
+    }
+}
+
+/// Thread t's share of packing all of A into `g.packedA`: the (K block,
+/// row panel) pairs are split statically.
+func packAPart<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, thread t: Int, of nt: Int) {
+    guard let dst = g.packedA, g.m > 0, g.k > 0 else { return }
+    let mr = K.mr, kc = max(1, g.blocking.kc)
+    let panels = (g.m + mr - 1) / mr, kBlocks = (g.k + kc - 1) / kc
+    let units = panels * kBlocks
+    for u in (t * units / nt)..<((t + 1) * units / nt) {
+        let k0 = (u / panels) * kc, row = (u % panels) * mr
+        packA(g.a + row * g.lda + k0, lda: g.lda, rows: min(mr, g.m - row), depth: min(kc, g.k - k0), mr: mr,
+              into: dst + GemmLayout.packedAOffset(row: row, k0: k0, m: g.m, k: g.k, mr: mr, kc: kc))
     }
 }
 
