@@ -1,6 +1,6 @@
 /// One instruction set's kernels. The runtime holds one table per session and
 /// calls through it; each entry does one thread's static share of the work.
-public struct KernelTable: @unchecked Sendable {
+public final class KernelTable: @unchecked Sendable {
     public enum ISA: Int32, Sendable, Comparable {
         case portable = 1, avx2 = 2, avx512 = 3
         public static func < (a: ISA, b: ISA) -> Bool { a.rawValue < b.rawValue }
