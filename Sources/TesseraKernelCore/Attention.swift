@@ -1,8 +1,8 @@
 /// Multi-head self-attention over a packed QKV buffer, fused: per head, K
-/// and V are packed as GEMM panels once, then for a block of query rows at a
-/// time the scores are a GEMM, softmaxed in place, and multiplied by V with a
-/// second GEMM; memory grows linearly with the number of tokens (the T × T
-/// matrix is never stored).
+/// and Vᵀ are packed as GEMM panels once, then for a block of queries at a
+/// time the transposed scores are a GEMM, softmaxed down their columns, and
+/// multiplied by V with a second GEMM; memory grows linearly with the number
+/// of tokens (the T × T matrix is never stored).
 public struct AttentionArgs {
     /// [batch * tokens, 3 * heads * headDim]: Q, then K, then V, head-major.
     public var qkv: UnsafePointer<Float>
@@ -15,7 +15,8 @@ public struct AttentionArgs {
     public var heads: Int
     public var headDim: Int
     public var scale: Float
-    /// The session's GEMM blocking (its kc is used for the two GEMMs).
+    /// The session's GEMM blocking (its kc bounds the depth of one kernel
+    /// call over keys).
     public var blocking: GemmBlocking
     /// Per-thread scratch: thread t uses `scratch + t * scratchStride`.
     public var scratch: UnsafeMutablePointer<Float>
@@ -34,30 +35,31 @@ public struct AttentionArgs {
         self.counter = counter
     }
 
-    /// Query rows handled together (a multiple of every kernel's row count).
-    public static let rowBlock = 48
-
-    /// Tokens rounded up to a whole number of 32-float chunks.
-    @inlinable public static func paddedTokens(_ t: Int) -> Int { (t + 31) / 32 * 32 }
-
-    /// Where each part of one thread's scratch starts, and its total size.
+    /// Where each part of one thread's scratch starts, and its total size,
+    /// for a kernel of `mr` rows and `nr` columns: K as row panels of `mr`
+    /// keys ([headDim][mr] each), Vᵀ as row panels of `mr` head dimensions
+    /// ([tokens][mr] each), a block of `nr` queries transposed ([headDim][nr]),
+    /// their scores transposed ([keys][nr]: the layout the second GEMM reads as
+    /// its B operand), the block's output transposed ([headDim][nr]) and the
+    /// block's softmax denominators. Linear in the number of tokens.
     public struct ScratchLayout {
-        public let packedK: Int, packedV: Int, scores: Int, gemm: Int, total: Int
+        public let packedK: Int, packedV: Int, queries: Int, scores: Int, output: Int, inverse: Int, total: Int
 
-        public init(tokens: Int, headDim: Int, kc: Int) {
-            let tp = AttentionArgs.paddedTokens(tokens)
+        public init(tokens: Int, headDim: Int, mr: Int, nr: Int) {
             func round(_ n: Int) -> Int { (n + 15) / 16 * 16 }
+            let keys = (tokens + mr - 1) / mr * mr, dims = (headDim + mr - 1) / mr * mr
             packedK = 0
-            packedV = packedK + round(GemmLayout.packedCount(n: tokens, k: headDim))
-            scores = packedV + round(GemmLayout.packedCount(n: headDim, k: tokens))
-            gemm = scores + AttentionArgs.rowBlock * tp
-            total = gemm + round(max(1, kc) * AttentionArgs.rowBlock)
+            packedV = packedK + round(keys * headDim)
+            queries = packedV + round(dims * tokens)
+            scores = queries + round(headDim * nr)
+            output = scores + round(keys * nr)
+            inverse = output + round(dims * nr)
+            total = inverse + round(nr)
         }
     }
 
-    /// Floats of scratch one thread needs: packed K and V of one head, the
-    /// scores of one block of query rows, and the GEMMs' packing space.
-    @inlinable public static func scratchFloats(tokens: Int, headDim: Int, kc: Int) -> Int {
-        ScratchLayout(tokens: tokens, headDim: headDim, kc: kc).total
+    /// Floats of scratch one thread needs (see `ScratchLayout`).
+    @inlinable public static func scratchFloats(tokens: Int, headDim: Int, mr: Int, nr: Int) -> Int {
+        ScratchLayout(tokens: tokens, headDim: headDim, mr: mr, nr: nr).total
     }
 }

@@ -26,7 +26,7 @@ public enum VariantKernels {
 
     @inline(never)
     public static func attention(_ a: AttentionArgs, _ t: Int, _ n: Int) {
-        attentionPart(VariantVector.self, a, thread: t, of: n)
+        attentionPart(VariantTile.self, a, thread: t, of: n)
     }
 
     /// GELU over an array, for the accuracy tests of the vector math.

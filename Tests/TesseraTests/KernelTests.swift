@@ -162,7 +162,7 @@ final class KernelTests: XCTestCase {
                 var out = [Float](repeating: .nan, count: batch * tokens * d)
                 let threads = 3
                 let blocking = GemmBlocking(kc: 16, mc: 48)
-                let stride = AttentionArgs.scratchFloats(tokens: tokens, headDim: dh, kc: blocking.kc)
+                let stride = AttentionArgs.scratchFloats(tokens: tokens, headDim: dh, mr: table.gemmMR, nr: table.gemmNR)
                 var scratch = [Float](repeating: .nan, count: stride * threads)
                 qkv.withUnsafeBufferPointer { qp in out.withUnsafeMutableBufferPointer { op in scratch.withUnsafeMutableBufferPointer { sp in
                     let args = AttentionArgs(qkv: qp.baseAddress!, ldqkv: 3 * d, out: op.baseAddress!, ldo: d, batch: batch,

@@ -75,7 +75,7 @@ final class Session {
         let rows = try checkedProduct([batch, tokens], what: "session")
         let activation = try checkedProduct([rows, max(3 * s.hidden, s.mlp)], what: "session activations")
         guard activation < (1 << 40) else { throw TesseraError.outOfMemory("a \(batch)x\(h)x\(w) session would need more than 4 TiB of activations") }
-        let perThread = max(blocking.scratchFloats, AttentionArgs.scratchFloats(tokens: tokens, headDim: s.headDim, kc: blocking.kc))
+        let perThread = max(blocking.scratchFloats, AttentionArgs.scratchFloats(tokens: tokens, headDim: s.headDim, mr: table.gemmMR, nr: table.gemmNR))
         scratchStride = (perThread + 15) / 16 * 16
         let plan = Plan.build(spec: s, model: model, batch: batch, gridH: gridH, gridW: gridW,
                               layers: o.layers, scratchFloats: scratchStride * threads, mr: table.gemmMR)
