@@ -54,20 +54,6 @@ public enum GemmLayout {
         }
     }
 
-    /// Floats of packed A (see `packedAOffset`) for an [M, K] operand.
-    @inlinable
-    public static func packedACount(m: Int, k: Int, mr: Int) -> Int { (m + mr - 1) / mr * mr * k }
-
-    /// Where the row panel starting at `row` (a multiple of `mr`) of the K
-    /// block starting at `k0` lives in packed A. Packed A holds, for each K
-    /// block of depth kc (the last one shorter), the panels of `mr` rows one
-    /// after another, each [depth][mr] (rows past M zero): the order in which
-    /// the GEMM reads them, so that a block packed once serves every thread.
-    @inlinable
-    public static func packedAOffset(row: Int, k0: Int, m: Int, k: Int, mr: Int, kc: Int) -> Int {
-        k0 * ((m + mr - 1) / mr * mr) + row * min(kc, k - k0)
-    }
-
     /// Offset of column `col`'s data for row k = 0 in packed B of depth k.
     @inlinable
     public static func columnOffset(_ col: Int, depth k: Int) -> Int {
@@ -100,7 +86,8 @@ public struct GemmEpilogue {
 public struct GemmBlocking: Equatable {
     /// Depth of a K block: a kernel's B sliver (kc × nr floats) stays in L1.
     public var kc: Int
-    /// Rows of A packed at once: the mc × kc block stays in L2.
+    /// Rows of A per block: the mc × kc block of A stays in L2 while the
+    /// kernels sweep across the columns of C.
     public var mc: Int
     /// Columns of C finished before moving on: the mc × nc block of C and the
     /// kc × nc block of B stay in L2 across K blocks, so that partial sums
@@ -112,7 +99,7 @@ public struct GemmBlocking: Equatable {
     /// Blocking for a kernel of `mr` × `nr` from the L1d and L2 sizes:
     /// three quarters of L1 for the B sliver (longer K blocks mean fewer
     /// round trips of partial sums through C; measured on Zen 3, 384 beat
-    /// 256 and 512), three quarters of L2 for the packed A block. Column
+    /// 256 and 512), three quarters of L2 for the block of A. Column
     /// blocking stays wide (re-reading partial sums of C costs less than
     /// re-packing A per column block at ViT shapes).
     public static func forCaches(l1: Int, l2: Int, mr: Int, nr: Int) -> GemmBlocking {
@@ -123,12 +110,13 @@ public struct GemmBlocking: Equatable {
         return GemmBlocking(kc: kc, mc: mc, nc: 4096)
     }
 
-    /// Rows a packed A block may hold: mc, stretched by up to half so that
+    /// Rows an A block may hold: mc, stretched by up to half so that
     /// M splits into equal blocks.
     @inlinable public func maxRows(mr: Int) -> Int { (mc + mc / 2 + mr) / mr * mr }
 
-    /// Floats of per-thread scratch for packing A (for any kernel of up to 12 rows).
-    public var scratchFloats: Int { kc * (mc + mc / 2 + 12) }
+    /// Floats of per-thread scratch: the rows of a partial tile of A, one K
+    /// block deep (for any kernel of up to 12 rows).
+    public var scratchFloats: Int { kc * 12 }
 }
 
 /// One GEMM call, as the executor describes it.
@@ -152,20 +140,14 @@ public struct GemmArgs {
     /// Every column is computed the same way whichever thread takes it, so
     /// results stay bit-identical.
     public var counter: UnsafeMutablePointer<Int>?
-    /// When set, A is packed there once for all threads (`KernelTable.packA`
-    /// fills it, `GemmLayout.packedAOffset` is its layout with this blocking's
-    /// kc and the kernel's mr) and `gemm` reads it instead of packing its own
-    /// copy per thread and per chunk of columns.
-    public var packedA: UnsafeMutablePointer<Float>?
 
     public init(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                 b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                 epilogue: GemmEpilogue, blocking: GemmBlocking,
                 scratch: UnsafeMutablePointer<Float>, scratchStride: Int,
-                counter: UnsafeMutablePointer<Int>? = nil, packedA: UnsafeMutablePointer<Float>? = nil) {
+                counter: UnsafeMutablePointer<Int>? = nil) {
         self.m = m; self.n = n; self.k = k; self.a = a; self.lda = lda; self.b = b
         self.c = c; self.ldc = ldc; self.epilogue = epilogue; self.blocking = blocking
         self.scratch = scratch; self.scratchStride = scratchStride; self.counter = counter
-        self.packedA = packedA
     }
 }

@@ -14,17 +14,14 @@ public final class KernelTable: @unchecked Sendable {
     public let gemmMR: Int
     public let gemmNR: Int
     public let gemm: (GemmArgs, Int, Int) -> Void
-    /// Packs A into `GemmArgs.packedA` (each thread a share of the panels).
-    public let packA: (GemmArgs, Int, Int) -> Void
     public let layerNorm: (LayerNormArgs, Int, Int) -> Void
     public let attention: (AttentionArgs, Int, Int) -> Void
 
     public init(isa: ISA, gemmMR: Int, gemmNR: Int,
                 gemm: @escaping (GemmArgs, Int, Int) -> Void,
-                packA: @escaping (GemmArgs, Int, Int) -> Void,
                 layerNorm: @escaping (LayerNormArgs, Int, Int) -> Void,
                 attention: @escaping (AttentionArgs, Int, Int) -> Void) {
         self.isa = isa; self.gemmMR = gemmMR; self.gemmNR = gemmNR
-        self.gemm = gemm; self.packA = packA; self.layerNorm = layerNorm; self.attention = attention
+        self.gemm = gemm; self.layerNorm = layerNorm; self.attention = attention
     }
 }

@@ -55,7 +55,7 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
             }
             // Sᵀ = K · Qᵀ: [keys][nr], whole tiles (padding keys are zero rows).
             for p in 0..<keyPanels {
-                K.run(kc: dh, a: packedK + p * mr * dh, b: queries, bNext: w, ldb: nr,
+                K.run(kc: dh, a: packedK + p * mr * dh, aRow: 1, aStep: mr, b: queries, bNext: w, ldb: nr,
                       c: scores + p * mr * nr, ldc: nr, rows: mr, cols: nr, first: true, last: true,
                       epilogue: GemmEpilogue(), row: 0, col: 0)
             }
@@ -65,7 +65,7 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
             while k0 < T {
                 let depth = min(kc, T - k0)
                 for p in 0..<dimPanels {
-                    K.run(kc: depth, a: packedV + p * mr * T + k0 * mr, b: scores + k0 * nr, bNext: w, ldb: nr,
+                    K.run(kc: depth, a: packedV + p * mr * T + k0 * mr, aRow: 1, aStep: mr, b: scores + k0 * nr, bNext: w, ldb: nr,
                           c: output + p * mr * nr, ldc: nr, rows: mr, cols: nr, first: k0 == 0, last: k0 + depth == T,
                           epilogue: GemmEpilogue(), row: 0, col: 0)
                 }

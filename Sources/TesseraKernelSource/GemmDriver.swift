@@ -34,12 +34,13 @@ func gemmColumns<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, blocks: Range<Int
     let nr = K.nr, mr = K.mr
     let jb0 = blocks.lowerBound, jb1 = blocks.upperBound
     let kcMax = max(1, g.blocking.kc)
-    // Rows per packed block: the blocking's mc, stretched or shrunk by up to
+    // Rows per block: the blocking's mc, stretched or shrunk by up to
     // half so that M splits into equal blocks (257 rows: one block, not 252 + 5).
     let mcBase = max(mr, (g.blocking.mc / mr) * mr)
     let mBlocks = max(1, Int((Double(g.m) / Double(mcBase)).rounded()))
     let mcMax = min(g.blocking.maxRows(mr: mr), ((g.m + mBlocks - 1) / mBlocks + mr - 1) / mr * mr)
     let ncBlocks = max(1, g.blocking.nc / nr)
+    let fullRows = g.m / mr * mr
     var jbStart = jb0
     while jbStart < jb1 {
         let jbEnd = min(jb1, jbStart + ncBlocks)
@@ -47,16 +48,14 @@ func gemmColumns<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, blocks: Range<Int
         while k0 < g.k {
             let kc = min(kcMax, g.k - k0)
             let first = k0 == 0, last = k0 + kc == g.k
+            // A is read in place; the rows of a last, partial tile are copied
+            // (zero-padded to mr rows) so that the kernel never reads past A.
+            if fullRows < g.m {
+                copyRows(g.a + fullRows * g.lda + k0, lda: g.lda, rows: g.m - fullRows, depth: kc, mr: mr, into: scratch)
+            }
             var m0 = 0
             while m0 < g.m {
                 let mc = min(mcMax, g.m - m0)
-                let aBlock: UnsafePointer<Float>
-                if let shared = g.packedA {
-                    aBlock = UnsafePointer(shared + GemmLayout.packedAOffset(row: m0, k0: k0, m: g.m, k: g.k, mr: mr, kc: kcMax))
-                } else {
-                    packA(g.a + m0 * g.lda + k0, lda: g.lda, rows: mc, depth: kc, mr: mr, into: scratch)
-                    aBlock = UnsafePointer(scratch)
-                }
                 for jb in jbStart..<jbEnd {
                     let col = jb * nr
                     let pw = GemmLayout.panelWidth
@@ -66,10 +65,17 @@ func gemmColumns<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, blocks: Range<Int
                     let cols = min(nr, g.n - col)
                     var i = 0
                     while i < mc {
-                        K.run(kc: kc, a: aBlock + i * kc, b: bp, bNext: bNext, ldb: pw,
-                              c: g.c + (m0 + i) * g.ldc + col, ldc: g.ldc,
+                        let row = m0 + i
+                        let a: UnsafePointer<Float>, aRow: Int, aStep: Int
+                        if row < fullRows {
+                            a = g.a + row * g.lda + k0; aRow = g.lda; aStep = 1
+                        } else {
+                            a = UnsafePointer(scratch); aRow = kc; aStep = 1
+                        }
+                        K.run(kc: kc, a: a, aRow: aRow, aStep: aStep, b: bp, bNext: bNext, ldb: pw,
+                              c: g.c + row * g.ldc + col, ldc: g.ldc,
                               rows: min(mr, mc - i), cols: cols, first: first, last: last,
-                              epilogue: g.epilogue, row: m0 + i, col: col)
+                              epilogue: g.epilogue, row: row, col: col)
                         i += mr
                     }
                 }
@@ -92,40 +98,13 @@ func gemmColumns<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, blocks: Range<Int
     }
 }
 
-/// Thread t's share of packing all of A into `g.packedA`: the (K block,
-/// row panel) pairs are split statically.
-func packAPart<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, thread t: Int, of nt: Int) {
-    guard let dst = g.packedA, g.m > 0, g.k > 0 else { return }
-    let mr = K.mr, kc = max(1, g.blocking.kc)
-    let panels = (g.m + mr - 1) / mr, kBlocks = (g.k + kc - 1) / kc
-    let units = panels * kBlocks
-    for u in (t * units / nt)..<((t + 1) * units / nt) {
-        let k0 = (u / panels) * kc, row = (u % panels) * mr
-        packA(g.a + row * g.lda + k0, lda: g.lda, rows: min(mr, g.m - row), depth: min(kc, g.k - k0), mr: mr,
-              into: dst + GemmLayout.packedAOffset(row: row, k0: k0, m: g.m, k: g.k, mr: mr, kc: kc))
-    }
-}
-
-/// Packs rows × depth of A into micro-panels of `mr` rows, [depth][mr] each;
-/// rows past the end are zero.
+/// Copies rows × depth of A to `dst` (leading dimension depth), zero rows
+/// after them up to `mr`.
 @inline(__always)
-func packA(_ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, mr: Int,
-                  into dst: UnsafeMutablePointer<Float>) {
-    var i = 0
-    while i < rows {
-        let panel = dst + i * depth
-        let r = min(mr, rows - i)
-        for rr in 0..<r {
-            let src = a + (i + rr) * lda
-            var d = panel + rr
-            for kk in 0..<depth { d.pointee = src[kk]; d += mr }
-        }
-        if r < mr {
-            for rr in r..<mr {
-                var d = panel + rr
-                for _ in 0..<depth { d.pointee = 0; d += mr }
-            }
-        }
-        i += mr
+func copyRows(_ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, mr: Int,
+              into dst: UnsafeMutablePointer<Float>) {
+    for r in 0..<mr {
+        if r < rows { (dst + r * depth).update(from: a + r * lda, count: depth) }
+        else { (dst + r * depth).update(repeating: 0, count: depth) }
     }
 }

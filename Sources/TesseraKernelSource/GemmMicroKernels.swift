@@ -2,12 +2,15 @@ import CTesseraCPU
 import TesseraKernelCore
 
 /// Register-blocked GEMM micro-kernels: an `mr` × `nr` tile of C held in
-/// registers while a packed A micro-panel ([kc][mr]) and B stream through:
+/// registers while A and B stream through. A's element (row r, step k) is
+/// at `a + r * aRow + k * aStep`: a packed panel ([kc][mr]: aRow 1, aStep
+/// mr) or rows of a row-major matrix read in place (aRow lda, aStep 1). B:
 /// per k, one vector at `b` and one at `b + bNext`, then `b += ldb`.
 protocol GemmMicroKernel {
     associatedtype V: VectorFloat
     static var mr: Int { get }
-    static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bNext: Int, ldb: Int,
+    static func run(kc: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int,
+                    b: UnsafePointer<Float>, bNext: Int, ldb: Int,
                     c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
                     first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int)
 }
@@ -154,7 +157,8 @@ enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
     static var mr: Int { 6 }
 
     @inline(__always)
-    static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bNext: Int, ldb: Int,
+    static func run(kc: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int,
+                           b: UnsafePointer<Float>, bNext: Int, ldb: Int,
                            c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
                            first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int) {
         let w = V.scalarCount
@@ -169,12 +173,12 @@ enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
         for _ in 0..<kc {
             let b0 = V.load(pb), b1 = V.load(pb + bNext)
             var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
-            x = V(repeating: pa[1]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
-            x = V(repeating: pa[2]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
-            x = V(repeating: pa[3]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
-            x = V(repeating: pa[4]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
-            x = V(repeating: pa[5]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
-            pa += 6; pb += ldb
+            x = V(repeating: pa[1 * aRow]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
+            x = V(repeating: pa[2 * aRow]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
+            x = V(repeating: pa[3 * aRow]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
+            x = V(repeating: pa[4 * aRow]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
+            x = V(repeating: pa[5 * aRow]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
+            pa += aStep; pb += ldb
         }
         if rows == 6 && cols == 2 * w && (!last || epilogue.isPlain) {
             storeRow(c00, c01, c + 0 * ldc, first: first)
@@ -204,7 +208,8 @@ enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
     static var mr: Int { 12 }
 
     @inline(__always)
-    static func run(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, bNext: Int, ldb: Int,
+    static func run(kc: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int,
+                           b: UnsafePointer<Float>, bNext: Int, ldb: Int,
                            c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
                            first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int) {
         let w = V.scalarCount
@@ -225,18 +230,18 @@ enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
         for _ in 0..<kc {
             let b0 = V.load(pb), b1 = V.load(pb + bNext)
             var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
-            x = V(repeating: pa[1]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
-            x = V(repeating: pa[2]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
-            x = V(repeating: pa[3]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
-            x = V(repeating: pa[4]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
-            x = V(repeating: pa[5]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
-            x = V(repeating: pa[6]); V.madd(&c60, x, b0); V.madd(&c61, x, b1)
-            x = V(repeating: pa[7]); V.madd(&c70, x, b0); V.madd(&c71, x, b1)
-            x = V(repeating: pa[8]); V.madd(&c80, x, b0); V.madd(&c81, x, b1)
-            x = V(repeating: pa[9]); V.madd(&c90, x, b0); V.madd(&c91, x, b1)
-            x = V(repeating: pa[10]); V.madd(&ca0, x, b0); V.madd(&ca1, x, b1)
-            x = V(repeating: pa[11]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
-            pa += 12; pb += ldb
+            x = V(repeating: pa[1 * aRow]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
+            x = V(repeating: pa[2 * aRow]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
+            x = V(repeating: pa[3 * aRow]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
+            x = V(repeating: pa[4 * aRow]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
+            x = V(repeating: pa[5 * aRow]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
+            x = V(repeating: pa[6 * aRow]); V.madd(&c60, x, b0); V.madd(&c61, x, b1)
+            x = V(repeating: pa[7 * aRow]); V.madd(&c70, x, b0); V.madd(&c71, x, b1)
+            x = V(repeating: pa[8 * aRow]); V.madd(&c80, x, b0); V.madd(&c81, x, b1)
+            x = V(repeating: pa[9 * aRow]); V.madd(&c90, x, b0); V.madd(&c91, x, b1)
+            x = V(repeating: pa[10 * aRow]); V.madd(&ca0, x, b0); V.madd(&ca1, x, b1)
+            x = V(repeating: pa[11 * aRow]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
+            pa += aStep; pb += ldb
         }
         if rows == 12 && cols == 2 * w && (!last || epilogue.isPlain) {
             storeRow(c00, c01, c + 0 * ldc, first: first)

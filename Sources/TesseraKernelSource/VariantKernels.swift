@@ -6,17 +6,12 @@ import TesseraKernelCore
 public enum VariantKernels {
     public static let table = KernelTable(
         isa: variantISA, gemmMR: VariantTile.mr, gemmNR: VariantTile.nr,
-        gemm: { gemm($0, $1, $2) }, packA: { packA($0, $1, $2) }, layerNorm: { layerNorm($0, $1, $2) },
+        gemm: { gemm($0, $1, $2) }, layerNorm: { layerNorm($0, $1, $2) },
         attention: { attention($0, $1, $2) })
 
     @inline(never)
     public static func gemm(_ g: GemmArgs, _ t: Int, _ n: Int) {
         gemmPart(VariantTile.self, g, thread: t, of: n)
-    }
-
-    @inline(never)
-    public static func packA(_ g: GemmArgs, _ t: Int, _ n: Int) {
-        packAPart(VariantTile.self, g, thread: t, of: n)
     }
 
     @inline(never)

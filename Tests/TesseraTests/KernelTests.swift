@@ -24,8 +24,7 @@ final class KernelTests: XCTestCase {
     }
 
     func runGemm(_ table: KernelTable, m: Int, n: Int, k: Int, threads: Int, blocking: GemmBlocking,
-                 epilogue: Bool, seed: UInt64, chunked: Bool = false,
-                 packOnce: Bool = false) -> (got: [Float], want: [Float]) {
+                 epilogue: Bool, seed: UInt64, chunked: Bool = false) -> (got: [Float], want: [Float]) {
         var r = TestRandom(seed: seed)
         let a = r.array(m * k), w = r.array(n * k, scale: 0.5)
         let bias = r.array(n), scale = r.array(n), residual = r.array(m * n)
@@ -36,11 +35,9 @@ final class KernelTests: XCTestCase {
         var c = [Float](repeating: .nan, count: m * n)
         let stride = blocking.scratchFloats + 16
         var scratch = [Float](repeating: .nan, count: stride * threads)
-        var packedA = [Float](repeating: .nan, count: GemmLayout.packedACount(m: m, k: k, mr: table.gemmMR))
         a.withUnsafeBufferPointer { ap in packed.withUnsafeBufferPointer { bp in
             bias.withUnsafeBufferPointer { biasp in scale.withUnsafeBufferPointer { sp in residual.withUnsafeBufferPointer { rp in
                 c.withUnsafeMutableBufferPointer { cp in scratch.withUnsafeMutableBufferPointer { scp in
-                  packedA.withUnsafeMutableBufferPointer { pap in
                     let ep = epilogue ? GemmEpilogue(bias: biasp.baseAddress, gelu: true, scale: sp.baseAddress,
                                                      residual: rp.baseAddress, ldr: n) : GemmEpilogue()
                     let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
@@ -49,12 +46,9 @@ final class KernelTests: XCTestCase {
                     let g = GemmArgs(m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!,
                                      c: cp.baseAddress!, ldc: n, epilogue: ep, blocking: blocking,
                                      scratch: scp.baseAddress!, scratchStride: stride,
-                                     counter: chunked ? counter : nil,
-                                     packedA: packOnce ? pap.baseAddress! : nil)
-                    // Packing by several threads, then the GEMM reading the shared copy.
-                    if packOnce { for t in 0..<threads { table.packA(g, t, threads) } }
+                                     counter: chunked ? counter : nil)
                     for t in 0..<threads { table.gemm(g, t, threads) }
-                }}}
+                }}
             }}}
         }}
         let want = naiveLinear(a, w, m: m, n: n, k: k, bias: epilogue ? bias : nil, gelu: epilogue,
@@ -70,14 +64,12 @@ final class KernelTests: XCTestCase {
             for (m, n, k) in shapes {
                 for blocking in blockings {
                     for epilogue in [false, true] {
-                        for (threads, chunked, packOnce) in [(1, false, false), (3, false, false), (3, true, false),
-                                                             (1, false, true), (3, true, true)] {
+                        for (threads, chunked) in [(1, false), (3, false), (3, true)] {
                             let (got, want) = runGemm(table, m: m, n: n, k: k, threads: threads, blocking: blocking,
-                                                      epilogue: epilogue, seed: UInt64(m * 1000 + n * 10 + k),
-                                                      chunked: chunked, packOnce: packOnce)
+                                                      epilogue: epilogue, seed: UInt64(m * 1000 + n * 10 + k), chunked: chunked)
                             let tol = Float(2e-5) * Float(k).squareRoot() + 1e-5
                             XCTAssertLessThanOrEqual(maxAbsDiff(got, want), tol,
-                                                     "\(name) gemm \(m)x\(n)x\(k) blocking \(blocking) epilogue \(epilogue) threads \(threads) packed once \(packOnce)")
+                                                     "\(name) gemm \(m)x\(n)x\(k) blocking \(blocking) epilogue \(epilogue) threads \(threads)")
                         }
                     }
                 }

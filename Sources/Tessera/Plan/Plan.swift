@@ -58,8 +58,6 @@ struct Plan {
     var logits: BufferID = -1
     var layerOutputs: [Int: BufferID] = [:]
     var scratch: BufferID = -1
-    /// A GEMM's A operand, packed once for all threads (see `GemmArgs.packedA`).
-    var packedA: BufferID = -1
 
     mutating func add(_ op: Op, _ label: String) {
         ops.append(op)
@@ -92,7 +90,7 @@ struct Plan {
             }
         }
         let end = ops.count
-        for b in [scratch, packedA] where b >= 0 { buffers[b].first = 0; buffers[b].last = end }
+        if scratch >= 0 { buffers[scratch].first = 0; buffers[scratch].last = end }
         for i in buffers.indices {
             if buffers[i].first == Int.max { buffers[i].first = 0; buffers[i].last = 0 }
             if buffers[i].isOutput { buffers[i].last = end }
@@ -117,14 +115,13 @@ struct Plan {
 
     /// Builds the op list for a model at a given batch and patch grid.
     static func build(spec s: ModelSpec, model: WeightSource, batch: Int, gridH: Int, gridW: Int,
-                      layers: Set<Int>, scratchFloats: Int, mr: Int = 12) -> Plan {
+                      layers: Set<Int>, scratchFloats: Int) -> Plan {
         var p = Plan()
         let d = s.hidden
         let tokens = s.prefixTokens + gridH * gridW
         let rows = batch * tokens
         let patchK = s.channels * s.patch * s.patch
         p.scratch = p.buffer("scratch", scratchFloats)
-        p.packedA = p.buffer("packed A", GemmLayout.packedACount(m: rows, k: max(d, s.mlp, patchK), mr: mr))
         p.input = p.buffer("input", batch * s.channels * gridH * s.patch * gridW * s.patch)
         let cols = p.buffer("patches", gridH * gridW * patchK)
         let xa = p.buffer("stream.a", rows * d)

@@ -78,7 +78,7 @@ final class Session {
         let perThread = max(blocking.scratchFloats, AttentionArgs.scratchFloats(tokens: tokens, headDim: s.headDim, mr: table.gemmMR, nr: table.gemmNR))
         scratchStride = (perThread + 15) / 16 * 16
         let plan = Plan.build(spec: s, model: model, batch: batch, gridH: gridH, gridW: gridW,
-                              layers: o.layers, scratchFloats: scratchStride * threads, mr: table.gemmMR)
+                              layers: o.layers, scratchFloats: scratchStride * threads)
         let arenaBytes = plan.arenaFloats * 4
         if o.maxArenaBytes > 0 && arenaBytes > o.maxArenaBytes {
             throw TesseraError.outOfMemory("the session needs a \(arenaBytes)-byte arena; max_arena_bytes is \(o.maxArenaBytes)")
@@ -211,29 +211,17 @@ final class Session {
                 gemm(m: images, n: sp.classes, k: sp.hidden, a: s.pointer(src) + token * sp.hidden,
                      lda: s.tokens * sp.hidden, b: w, c: s.pointer(dst), ldc: sp.classes,
                      epilogue: GemmEpilogue(bias: bias, scale: scale,
-                                            residual: residual.map { UnsafePointer(s.pointer($0)) }, ldr: sp.classes),
-                     packOnce: false)
+                                            residual: residual.map { UnsafePointer(s.pointer($0)) }, ldr: sp.classes))
             }
         }
 
-        /// A GEMM on the pool. With `packOnce`, A is first packed into the
-        /// plan's shared buffer by all threads (one pass over A instead of one
-        /// per thread and chunk of columns); the classifier head's few rows
-        /// are packed by the GEMM itself.
         func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
-                  c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue, packOnce: Bool = true) {
+                  c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue) {
             let s = session
             var job = KernelJob(table: s.table,
                                 args: GemmArgs(m: m, n: n, k: k, a: a, lda: lda, b: b, c: c, ldc: ldc, epilogue: epilogue,
                                                blocking: s.blocking, scratch: s.pointer(s.plan.scratch),
-                                               scratchStride: s.scratchStride, counter: s.freshCounter(),
-                                               packedA: packOnce ? s.pointer(s.plan.packedA) : nil))
-            if packOnce {
-                s.pool.run(&job) { ctx, t, n in
-                    let j = ctx.assumingMemoryBound(to: KernelJob<GemmArgs>.self)
-                    j.pointee.table.packA(j.pointee.args, t, n)
-                }
-            }
+                                               scratchStride: s.scratchStride, counter: s.freshCounter()))
             s.pool.run(&job) { ctx, t, n in
                 let j = ctx.assumingMemoryBound(to: KernelJob<GemmArgs>.self)
                 j.pointee.table.gemm(j.pointee.args, t, n)
