@@ -96,13 +96,7 @@ func finishTile<V: VectorFloat>(_ t: UnsafeMutablePointer<V>, rows: Int, cols: I
             var v0 = t[2 * r] + b0, v1 = t[2 * r + 1] + b1
             let p = c + r * ldc
             if !first { v0 += V.load(p); v1 += V.load(p + w) }
-            if ep.gelu {
-                // GELU in its own tight loop over the stored row: inlined here
-                // among the other epilogue steps it compiled to partly scalar code.
-                v0.store(p); v1.store(p + w)
-                geluInPlace(V.self, p, count: 2 * w)
-                v0 = V.load(p); v1 = V.load(p + w)
-            }
+            if ep.gelu { v0 = vgelu(v0); v1 = vgelu(v1) }
             v0 *= s0; v1 *= s1
             if let res = ep.residual {
                 let rp = res + (row + r) * ep.ldr + col
@@ -115,13 +109,6 @@ func finishTile<V: VectorFloat>(_ t: UnsafeMutablePointer<V>, rows: Int, cols: I
     for r in 0..<rows {
         finishRow(t[2 * r], t[2 * r + 1], c + r * ldc, cols: cols, first: first, last: last, ep, row: row + r, col: col)
     }
-}
-
-/// GELU over `count` floats (a multiple of the vector width) in place.
-@inline(never)
-func geluInPlace<V: VectorFloat>(_: V.Type, _ p: UnsafeMutablePointer<Float>, count: Int) {
-    var i = 0
-    while i < count { vgelu(V.load(p + i)).store(p + i); i += V.scalarCount }
 }
 
 /// Starts loading the C tile (and, on the last K block, the residual rows)
