@@ -45,6 +45,9 @@ func pad(_ n: Int, _ width: Int) -> String { let s = String(n); return String(re
 
 let args = CommandLine.arguments
 let quick = args.contains("--quick")
+let cold = args.contains("--cold")
+let residualEpilogue = args.contains("--residual")
+let geluEpilogue = args.contains("--gelu-epilogue")
 let l1 = readSize("/sys/devices/system/cpu/cpu0/cache/index0/size") ?? 32768
 let l2 = readSize("/sys/devices/system/cpu/cpu0/cache/index2/size") ?? 524288
 
@@ -86,16 +89,25 @@ for (table, peak) in variants {
     for (m, k, n) in shapes {
         let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
         for i in 0..<(m * k) { a[i] = Float(i % 17) * 0.01 }
-        let packed = UnsafeMutablePointer<Float>.allocate(capacity: GemmLayout.packedCount(n: n, k: k))
+        // --cold: cycle through enough copies of the weights (≥ 64 MiB) that
+        // each call reads them from memory, as a model's layers do.
+        let copies = cold ? max(1, (64 << 20) / (GemmLayout.packedCount(n: n, k: k) * 4)) : 1
+        let packedCount = GemmLayout.packedCount(n: n, k: k)
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: packedCount * copies)
         let w = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
         for i in 0..<(n * k) { w[i] = Float(i % 13) * 0.01 }
-        GemmLayout.packWeights(w, n: n, k: k, ldw: k, into: packed)
+        for c in 0..<copies { GemmLayout.packWeights(w, n: n, k: k, ldw: k, into: packed + c * packedCount) }
+        let residual = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        residual.initialize(repeating: 0.5, count: m * n)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
         let bias = UnsafeMutablePointer<Float>.allocate(capacity: n)
         bias.initialize(repeating: 0.1, count: n)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: blocking.scratchFloats)
-        let g = GemmArgs(m: m, n: n, k: k, a: a, lda: k, b: packed, c: c, ldc: n,
-                         epilogue: GemmEpilogue(bias: bias), blocking: blocking,
+        // --residual: bias, layer scale and residual add (a block's fc2); --gelu-epilogue: bias + GELU (fc1).
+        let epilogue = residualEpilogue ? GemmEpilogue(bias: bias, scale: bias, residual: residual, ldr: n)
+            : GemmEpilogue(bias: bias, gelu: geluEpilogue)
+        var g = GemmArgs(m: m, n: n, k: k, a: a, lda: k, b: packed, c: c, ldc: n,
+                         epilogue: epilogue, blocking: blocking,
                          scratch: scratch, scratchStride: blocking.scratchFloats)
         let flops = 2.0 * Double(m * n * k)
         let reps = max(3, Int(2e9 / flops))
@@ -103,11 +115,11 @@ for (table, peak) in variants {
         var best = Double.infinity
         for _ in 0..<3 {
             let t0 = now()
-            for _ in 0..<reps { table.gemm(g, 0, 1) }
+            for r in 0..<reps { g.b = UnsafePointer(packed + (r % copies) * packedCount); table.gemm(g, 0, 1) }
             best = min(best, (now() - t0) / Double(reps))
         }
         let gf = flops / best / 1e9
         print("\(pad(m, 7)) \(pad(k, 5)) \(pad(n, 5)) \(fixed(gf, width: 9)) \(fixed(100 * gf / p, width: 8))")
-        a.deallocate(); packed.deallocate(); w.deallocate(); c.deallocate(); bias.deallocate(); scratch.deallocate()
+        a.deallocate(); packed.deallocate(); w.deallocate(); c.deallocate(); bias.deallocate(); scratch.deallocate(); residual.deallocate()
     }
 }
