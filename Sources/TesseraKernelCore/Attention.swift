@@ -1,8 +1,8 @@
-/// Multi-head self-attention over a packed QKV buffer, fused: per head, K
-/// and Vᵀ are packed as GEMM panels once, then for a block of queries at a
-/// time the transposed scores are a GEMM, softmaxed down their columns, and
-/// multiplied by V with a second GEMM; memory grows linearly with the number
-/// of tokens (the T × T matrix is never stored).
+/// Multi-head self-attention over a packed QKV buffer, fused: for a block of
+/// queries at a time the transposed scores are a GEMM (K read in place),
+/// softmaxed down their columns, and multiplied by V (read in place) with a
+/// second GEMM; memory grows linearly with the number of tokens (the T × T
+/// matrix is never stored).
 public struct AttentionArgs {
     /// [batch * tokens, 3 * heads * headDim]: Q, then K, then V, head-major.
     public var qkv: UnsafePointer<Float>
@@ -35,26 +35,34 @@ public struct AttentionArgs {
         self.counter = counter
     }
 
+    /// Queries handled together by a kernel of `mr` × `nr`: a multiple of
+    /// both, so that the block's scores are whole column tiles of the first
+    /// GEMM and whole row tiles of the second.
+    @inlinable public static func queryBlock(mr: Int, nr: Int) -> Int {
+        var a = mr, b = nr
+        while b != 0 { (a, b) = (b, a % b) }
+        return mr / a * nr
+    }
+
     /// Where each part of one thread's scratch starts, and its total size,
-    /// for a kernel of `mr` rows and `nr` columns: K as row panels of `mr`
-    /// keys ([headDim][mr] each), Vᵀ as row panels of `mr` head dimensions
-    /// ([tokens][mr] each), a block of `nr` queries transposed ([headDim][nr]),
-    /// their scores transposed ([keys][nr]: the layout the second GEMM reads as
-    /// its B operand), the block's output transposed ([headDim][nr]) and the
-    /// block's softmax denominators. Linear in the number of tokens.
+    /// for a kernel of `mr` × `nr`: a block of queries transposed and scaled
+    /// ([headDim][block]), their scores transposed ([keys][block], keys
+    /// rounded up to `mr`), the last partial panel of keys ([mr][headDim])
+    /// and, when headDim is not a multiple of `nr`, V's last partial column
+    /// block ([tokens][nr]); the softmax sums. Linear in the number of tokens.
     public struct ScratchLayout {
-        public let packedK: Int, packedV: Int, queries: Int, scores: Int, output: Int, inverse: Int, total: Int
+        public let queries: Int, scores: Int, keyTail: Int, valueTail: Int, inverse: Int, total: Int
 
         public init(tokens: Int, headDim: Int, mr: Int, nr: Int) {
             func round(_ n: Int) -> Int { (n + 15) / 16 * 16 }
-            let keys = (tokens + mr - 1) / mr * mr, dims = (headDim + mr - 1) / mr * mr
-            packedK = 0
-            packedV = packedK + round(keys * headDim)
-            queries = packedV + round(dims * tokens)
-            scores = queries + round(headDim * nr)
-            output = scores + round(keys * nr)
-            inverse = output + round(dims * nr)
-            total = inverse + round(nr)
+            let block = AttentionArgs.queryBlock(mr: mr, nr: nr)
+            let keys = (tokens + mr - 1) / mr * mr
+            queries = 0
+            scores = queries + round(headDim * block)
+            keyTail = scores + round(keys * block)
+            valueTail = keyTail + round(mr * headDim)
+            inverse = valueTail + (headDim % nr == 0 ? 0 : round(tokens * nr))
+            total = inverse + round(block)
         }
     }
 

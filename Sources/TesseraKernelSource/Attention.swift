@@ -1,15 +1,16 @@
 import CTesseraCPU
 import TesseraKernelCore
 
-/// Attention computed transposed, so that no step needs a horizontal
-/// reduction or a repacking of the probabilities:
+/// Attention for one block of queries at a time, with nothing repacked but
+/// the block's queries:
 ///
-/// - Sᵀ = (scale·K) · Qᵀ for a block of `nr` queries: K is the A operand
-///   (row panels of keys), the block's queries the B operand;
+/// - Sᵀ = K · (scale·Q)ᵀ: K, read in place, is the A operand (row tiles of
+///   keys); the block's queries, transposed and scaled, the B operand;
 /// - the softmax runs down the columns of Sᵀ (over keys), one vector of
 ///   queries at a time, and leaves the unnormalized exponentials in place;
-/// - Oᵀ = Vᵀ · Pᵀ: Vᵀ is the A operand and Sᵀ, as it stands, the B operand;
-/// - O is written to the head's columns, divided by the softmax sums.
+/// - O = P · V: Pᵀ as it stands is the A operand (a query's row is a column
+///   of Sᵀ), V, read in place, the B operand; O goes straight to the head's
+///   columns and is then divided by the softmax sums, row by row.
 ///
 /// Threads take whole (image, head) pairs, statically or from the shared
 /// counter; each pair is computed the same way by whichever thread takes it.
@@ -19,13 +20,15 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
     let T = a.tokens, dh = a.headDim, D = a.heads * dh
     if T == 0 || dh == 0 { return }
     let mr = K.mr, nr = K.nr, w = V.scalarCount
-    let keyPanels = (T + mr - 1) / mr, dimPanels = (dh + mr - 1) / mr
+    let block = AttentionArgs.queryBlock(mr: mr, nr: nr)
+    let fullKeys = T / mr * mr, fullDims = dh / nr * nr
     let layout = AttentionArgs.ScratchLayout(tokens: T, headDim: dh, mr: mr, nr: nr)
     let base = a.scratch + t * a.scratchStride
-    let packedK = base + layout.packedK, packedV = base + layout.packedV
     let queries = base + layout.queries, scores = base + layout.scores
-    let output = base + layout.output, inverse = base + layout.inverse
+    let keyTail = base + layout.keyTail, valueTail = base + layout.valueTail
+    let inverse = base + layout.inverse
     let kc = max(1, a.blocking.kc)
+    let plain = GemmEpilogue()
     var nextStatic = t * pairs / nt
     let endStatic = (t + 1) * pairs / nt
     while true {
@@ -40,86 +43,83 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
         }
         let b = pair / a.heads, h = pair % a.heads
         let rows = a.qkv + b * T * a.ldqkv
-        // K scaled by 1/√dh as it is packed (exact when dh is a power of 4).
-        packRowPanels(rows + D + h * dh, ld: a.ldqkv, rows: T, depth: dh, mr: mr, scale: a.scale, into: packedK)
-        packColumnPanels(rows + 2 * D + h * dh, ld: a.ldqkv, depth: T, cols: dh, mr: mr, into: packedV)
+        let qBase = rows + h * dh, kBase = rows + D + h * dh, vBase = rows + 2 * D + h * dh
+        // The last keys (fewer than mr) and V's last columns (fewer than nr)
+        // are copied, zero-padded, so that no kernel reads past the buffer.
+        if fullKeys < T {
+            for r in 0..<mr {
+                let dst = keyTail + r * dh
+                if fullKeys + r < T { dst.update(from: kBase + (fullKeys + r) * a.ldqkv, count: dh) }
+                else { dst.update(repeating: 0, count: dh) }
+            }
+        }
+        if fullDims < dh {
+            for k in 0..<T {
+                let dst = valueTail + k * nr
+                for c in 0..<nr { dst[c] = fullDims + c < dh ? vBase[k * a.ldqkv + fullDims + c] : 0 }
+            }
+        }
         var q0 = 0
         while q0 < T {
-            let nq = min(nr, T - q0)
-            // Qᵀ for this block: [dh][nr], zero past the last query.
-            for d in 0..<dh {
-                let dst = queries + d * nr
-                let src = rows + q0 * a.ldqkv + h * dh + d
-                for j in 0..<nq { dst[j] = src[j * a.ldqkv] }
-                for j in nq..<nr { dst[j] = 0 }
+            let nq = min(block, T - q0)
+            let cols = (nq + nr - 1) / nr * nr
+            // (scale·Q)ᵀ for this block: [dh][block] (scale exact when dh is a power of 4).
+            for j in 0..<cols {
+                var dst = queries + j
+                if j < nq {
+                    let src = qBase + (q0 + j) * a.ldqkv
+                    for d in 0..<dh { dst.pointee = src[d] * a.scale; dst += block }
+                } else {
+                    for _ in 0..<dh { dst.pointee = 0; dst += block }
+                }
             }
-            // Sᵀ = K · Qᵀ: [keys][nr], whole tiles (padding keys are zero rows).
-            for p in 0..<keyPanels {
-                K.run(kc: dh, a: packedK + p * mr * dh, aRow: 1, aStep: mr, b: queries, bNext: w, ldb: nr,
-                      c: scores + p * mr * nr, ldc: nr, rows: mr, cols: nr, first: true, last: true,
-                      epilogue: GemmEpilogue(), row: 0, col: 0)
-            }
-            columnSoftmax(V.self, scores, keys: T, stride: nr, vectors: 2, inverse: inverse)
-            // Oᵀ = Vᵀ · Pᵀ: [dims][nr], over the keys in blocks of kc.
+            // Sᵀ = K · (scale·Q)ᵀ: [keys][block].
             var k0 = 0
             while k0 < T {
-                let depth = min(kc, T - k0)
-                for p in 0..<dimPanels {
-                    K.run(kc: depth, a: packedV + p * mr * T + k0 * mr, aRow: 1, aStep: mr, b: scores + k0 * nr, bNext: w, ldb: nr,
-                          c: output + p * mr * nr, ldc: nr, rows: mr, cols: nr, first: k0 == 0, last: k0 + depth == T,
-                          epilogue: GemmEpilogue(), row: 0, col: 0)
+                let kp: UnsafePointer<Float>, ld: Int
+                if k0 < fullKeys { kp = kBase + k0 * a.ldqkv; ld = a.ldqkv } else { kp = UnsafePointer(keyTail); ld = dh }
+                var c0 = 0
+                while c0 < cols {
+                    K.run(kc: dh, a: kp, aRow: ld, aStep: 1, b: queries + c0, bNext: w, ldb: block,
+                          c: scores + k0 * block + c0, ldc: block, rows: mr, cols: nr, first: true, last: true,
+                          epilogue: plain, row: 0, col: 0)
+                    c0 += nr
                 }
-                k0 += depth
+                k0 += mr
             }
-            // O = (Oᵀ)ᵀ / sums, into this head's columns.
+            columnSoftmax(V.self, scores, keys: T, stride: block, vectors: cols / w, inverse: inverse)
+            // O = P · V, into the head's columns, over the keys in blocks of kc.
             let out = a.out + (b * T + q0) * a.ldo + h * dh
-            for d in 0..<dh {
-                let src = output + d * nr
-                for j in 0..<nq { out[j * a.ldo + d] = src[j] * inverse[j] }
+            var j0 = 0
+            while j0 < nq {
+                var d0 = 0
+                while d0 < dh {
+                    let vp: UnsafePointer<Float>, ldv: Int
+                    if d0 < fullDims { vp = vBase + d0; ldv = a.ldqkv } else { vp = UnsafePointer(valueTail); ldv = nr }
+                    var k0 = 0
+                    while k0 < T {
+                        let depth = min(kc, T - k0)
+                        K.run(kc: depth, a: scores + k0 * block + j0, aRow: 1, aStep: block,
+                              b: vp + k0 * ldv, bNext: w, ldb: ldv,
+                              c: out + j0 * a.ldo + d0, ldc: a.ldo, rows: min(mr, nq - j0), cols: min(nr, dh - d0),
+                              first: k0 == 0, last: k0 + depth == T, epilogue: plain, row: 0, col: 0)
+                        k0 += depth
+                    }
+                    d0 += nr
+                }
+                j0 += mr
             }
-            q0 += nr
-        }
-    }
-}
-
-/// Rows × depth of a row-major matrix as row panels of `mr` rows, each
-/// [depth][mr] (rows past the end zero), multiplied by `scale`.
-@inline(__always)
-func packRowPanels(_ src: UnsafePointer<Float>, ld: Int, rows: Int, depth: Int, mr: Int, scale: Float,
-                   into dst: UnsafeMutablePointer<Float>) {
-    var r0 = 0
-    while r0 < rows {
-        let panel = dst + r0 * depth
-        let n = min(mr, rows - r0)
-        for r in 0..<mr {
-            var d = panel + r
-            if r < n {
-                let s = src + (r0 + r) * ld
-                for k in 0..<depth { d.pointee = s[k] * scale; d += mr }
-            } else {
-                for _ in 0..<depth { d.pointee = 0; d += mr }
+            // Divide each query's output by its softmax sum.
+            let dv = dh / w * w
+            for j in 0..<nq {
+                let row = out + j * a.ldo
+                let inv = inverse[j], iv = V(repeating: inv)
+                var d = 0
+                while d < dv { (V.load(row + d) * iv).store(row + d); d += w }
+                while d < dh { row[d] *= inv; d += 1 }
             }
+            q0 += block
         }
-        r0 += mr
-    }
-}
-
-/// The transpose of depth × cols of a row-major matrix as row panels of `mr`
-/// of its columns, each [depth][mr] (columns past the end zero).
-@inline(__always)
-func packColumnPanels(_ src: UnsafePointer<Float>, ld: Int, depth: Int, cols: Int, mr: Int,
-                      into dst: UnsafeMutablePointer<Float>) {
-    var c0 = 0
-    while c0 < cols {
-        let panel = dst + c0 * depth
-        let n = min(mr, cols - c0)
-        for k in 0..<depth {
-            let s = src + k * ld + c0
-            let d = panel + k * mr
-            for c in 0..<n { d[c] = s[c] }
-            for c in n..<mr { d[c] = 0 }
-        }
-        c0 += mr
     }
 }
 
