@@ -1,18 +1,40 @@
 import CTesseraCPU
 import TesseraKernelCore
 
-/// The blocked GEMM loop around a micro-kernel (Goto/BLIS order: K blocks,
-/// then M blocks of packed A, then B slivers, then A micro-panels).
+/// The blocked GEMM loop around a micro-kernel: K blocks, then blocks of
+/// rows of A (read in place), then B slivers (packed weights), then row tiles.
 ///
-/// Threads split the columns of C in units of the kernel's width, statically
-/// or through a shared chunk counter: every element is computed by one thread
-/// in the same order whatever the split, so results are bit-identical for any
-/// number of threads.
+/// Threads split the columns of C in units of the kernel's width (one image)
+/// or, for many rows, blocks of rows; statically or through a shared chunk
+/// counter. Every element is computed by one thread in the same order
+/// whatever the split, so results are bit-identical for any number of threads.
 func gemmPart<K: GemmMicroKernel>(_ kernel: K.Type, _ g: GemmArgs, thread t: Int, of nt: Int) {
-    let nr = K.nr
+    let nr = K.nr, mr = K.mr
     let blocksN = (g.n + nr - 1) / nr
     if g.m == 0 || blocksN == 0 { return }
     let scratch = g.scratch + t * g.scratchStride
+    let rowBlock = g.blocking.rowModeRows(m: g.m, mr: mr)
+    if rowBlock > 0 {
+        // Many rows (a batch): threads take blocks of rows, each over all
+        // columns, so that A is read once and each block of it stays in L2
+        // while the kernels sweep the weights.
+        let units = (g.m + rowBlock - 1) / rowBlock
+        var next = t * units / nt
+        let end = (t + 1) * units / nt
+        while true {
+            let u: Int
+            if nt > 1, let counter = g.counter {
+                u = tessera_next_chunk(counter)
+                if u >= units { break }
+            } else {
+                if next >= end { break }
+                u = next; next += 1
+            }
+            gemmBlock(kernel, g, rows: (u * rowBlock)..<min(g.m, (u + 1) * rowBlock), blocks: 0..<blocksN,
+                      scratch: scratch)
+        }
+        return
+    }
     if nt > 1, let counter = g.counter {
         // Chunks of columns from the shared counter: about four per thread.
         let chunk = max(1, min(max(1, g.blocking.nc / nr), (blocksN + 4 * nt - 1) / (4 * nt)))
@@ -20,25 +42,29 @@ func gemmPart<K: GemmMicroKernel>(_ kernel: K.Type, _ g: GemmArgs, thread t: Int
         while true {
             let c = tessera_next_chunk(counter)
             if c >= chunks { break }
-            gemmColumns(kernel, g, blocks: (c * chunk)..<min(blocksN, (c + 1) * chunk), scratch: scratch)
+            gemmBlock(kernel, g, rows: 0..<g.m, blocks: (c * chunk)..<min(blocksN, (c + 1) * chunk),
+                      scratch: scratch)
         }
     } else {
         let jb0 = t * blocksN / nt, jb1 = (t + 1) * blocksN / nt
-        if jb0 < jb1 { gemmColumns(kernel, g, blocks: jb0..<jb1, scratch: scratch) }
+        if jb0 < jb1 { gemmBlock(kernel, g, rows: 0..<g.m, blocks: jb0..<jb1, scratch: scratch) }
     }
 }
 
-/// C's column blocks `blocks` (units of the kernel's width) over all rows.
+/// C's rows `rows` (starting at a multiple of the kernel's row count) by
+/// column blocks `blocks` (units of the kernel's width).
 @inline(__always)
-func gemmColumns<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, blocks: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+func gemmBlock<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, rows: Range<Int>, blocks: Range<Int>,
+                                   scratch: UnsafeMutablePointer<Float>) {
     let nr = K.nr, mr = K.mr
     let jb0 = blocks.lowerBound, jb1 = blocks.upperBound
     let kcMax = max(1, g.blocking.kc)
+    let rowCount = rows.count
     // Rows per block: the blocking's mc, stretched or shrunk by up to
-    // half so that M splits into equal blocks (257 rows: one block, not 252 + 5).
+    // half so that the rows split into equal blocks (257 rows: one block, not 252 + 5).
     let mcBase = max(mr, (g.blocking.mc / mr) * mr)
-    let mBlocks = max(1, Int((Double(g.m) / Double(mcBase)).rounded()))
-    let mcMax = min(g.blocking.maxRows(mr: mr), ((g.m + mBlocks - 1) / mBlocks + mr - 1) / mr * mr)
+    let mBlocks = max(1, Int((Double(rowCount) / Double(mcBase)).rounded()))
+    let mcMax = min(g.blocking.maxRows(mr: mr), ((rowCount + mBlocks - 1) / mBlocks + mr - 1) / mr * mr)
     let ncBlocks = max(1, g.blocking.nc / nr)
     let fullRows = g.m / mr * mr
     var jbStart = jb0
@@ -50,12 +76,12 @@ func gemmColumns<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, blocks: Range<Int
             let first = k0 == 0, last = k0 + kc == g.k
             // A is read in place; the rows of a last, partial tile are copied
             // (zero-padded to mr rows) so that the kernel never reads past A.
-            if fullRows < g.m {
+            if fullRows < g.m && rows.upperBound > fullRows {
                 copyRows(g.a + fullRows * g.lda + k0, lda: g.lda, rows: g.m - fullRows, depth: kc, mr: mr, into: scratch)
             }
-            var m0 = 0
-            while m0 < g.m {
-                let mc = min(mcMax, g.m - m0)
+            var m0 = rows.lowerBound
+            while m0 < rows.upperBound {
+                let mc = min(mcMax, rows.upperBound - m0)
                 for jb in jbStart..<jbEnd {
                     let col = jb * nr
                     let pw = GemmLayout.panelWidth
@@ -90,7 +116,7 @@ func gemmColumns<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, blocks: Range<Int
         for jb in jb0..<jb1 {
             let col = jb * nr
             let cols = min(nr, g.n - col)
-            for r in 0..<g.m {
+            for r in rows {
                 finishRow(K.V(repeating: 0), K.V(repeating: 0), g.c + r * g.ldc + col, cols: cols,
                           first: true, last: true, g.epilogue, row: r, col: col)
             }

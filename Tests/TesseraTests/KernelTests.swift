@@ -60,7 +60,7 @@ final class KernelTests: XCTestCase {
         let shapes = [(1, 1, 1), (7, 5, 3), (13, 33, 17), (197, 48, 37), (6, 16, 300), (25, 100, 64), (12, 32, 8), (257, 97, 129)]
         for (name, table) in kernelVariants() {
             // Small blocks so that K and M blocking and edge tiles are all exercised.
-            let blockings = [GemmBlocking(kc: 16, mc: table.gemmMR * 2), GemmBlocking.forCaches(l1: 32 << 10, l2: 512 << 10, mr: table.gemmMR, nr: table.gemmNR)]
+            let blockings = [GemmBlocking(kc: 16, mc: table.gemmMR * 2), GemmBlocking(kc: 24, mc: table.gemmMR), GemmBlocking.forCaches(l1: 32 << 10, l2: 512 << 10, mr: table.gemmMR, nr: table.gemmNR)]
             for (m, n, k) in shapes {
                 for blocking in blockings {
                     for epilogue in [false, true] {

@@ -87,6 +87,38 @@ final class ModelParityTests: XCTestCase {
         }
     }
 
+    /// A batch with enough rows that GEMM threads split rows instead of
+    /// columns: bit-identical for 1, 2 and 3 threads, and each image equal to
+    /// the same image run alone (one K order whatever the split).
+    func testLargeBatchSplitByRowsIsBitIdentical() throws {
+        let ref = try references()[0]
+        let model = try Model.load(path: fixturesDir + "/" + ref.fixture)
+        let tokens = model.spec.prefixTokens + (ref.height / model.spec.patch) * (ref.width / model.spec.patch)
+        let batch = (2048 + tokens - 1) / tokens
+        let one = referenceTensor(ref.file, "pixel_values")!
+        let imageFloats = 3 * ref.height * ref.width
+        // Each image: the reference's first image, scaled differently.
+        var pixels = [Float]()
+        for b in 0..<batch { pixels += one.prefix(imageFloats).map { $0 * (0.5 + Float(b) / Float(batch)) } }
+        func embeddings(batch: Int, threads: Int, images: ArraySlice<Float>) throws -> [Float] {
+            var o = Session.Options()
+            o.batch = batch; o.height = ref.height; o.width = ref.width; o.threads = threads
+            let session = try Session(model: model, options: o)
+            try Array(images).withUnsafeBufferPointer { try session.run(.float($0.baseAddress!), images: batch) }
+            var out = [Float](repeating: .nan, count: batch * model.spec.hidden)
+            try out.withUnsafeMutableBufferPointer { try session.copyOutput(TESSERA_OUTPUT_EMBEDDING, into: $0.baseAddress!, capacity: $0.count) }
+            return out
+        }
+        let t1 = try embeddings(batch: batch, threads: 1, images: pixels[...])
+        XCTAssertEqual(t1, try embeddings(batch: batch, threads: 2, images: pixels[...]), "1 vs 2 threads, batch \(batch)")
+        XCTAssertEqual(t1, try embeddings(batch: batch, threads: 3, images: pixels[...]), "1 vs 3 threads, batch \(batch)")
+        let d = model.spec.hidden
+        for b in [0, batch / 2, batch - 1] {
+            let alone = try embeddings(batch: 1, threads: 2, images: pixels[(b * imageFloats)..<((b + 1) * imageFloats)])
+            XCTAssertEqual(Array(t1[(b * d)..<((b + 1) * d)]), alone, "image \(b) of \(batch) vs alone")
+        }
+    }
+
     func testFewerImagesThanBatchMatchesTheFirstImages() throws {
         let ref = try references().first { $0.batch >= 2 }!
         let model = try Model.load(path: fixturesDir + "/" + ref.fixture)
