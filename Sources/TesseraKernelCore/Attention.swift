@@ -47,11 +47,12 @@ public struct AttentionArgs {
     /// Where each part of one thread's scratch starts, and its total size,
     /// for a kernel of `mr` × `nr`: a block of queries transposed and scaled
     /// ([headDim][block]), their scores transposed ([keys][block], keys
-    /// rounded up to `mr`), the last partial panel of keys ([mr][headDim])
-    /// and, when headDim is not a multiple of `nr`, V's last partial column
-    /// block ([tokens][nr]); the softmax sums. Linear in the number of tokens.
+    /// rounded up to `mr`), the last partial panel of keys ([mr][headDim]),
+    /// the head's V gathered into contiguous rows ([tokens][headDim rounded
+    /// up to `nr`], zero-padded); the softmax sums. Linear in the number of
+    /// tokens.
     public struct ScratchLayout {
-        public let queries: Int, scores: Int, keyTail: Int, valueTail: Int, inverse: Int, total: Int
+        public let queries: Int, scores: Int, keyTail: Int, values: Int, inverse: Int, total: Int
 
         public init(tokens: Int, headDim: Int, mr: Int, nr: Int) {
             func round(_ n: Int) -> Int { (n + 15) / 16 * 16 }
@@ -60,11 +61,14 @@ public struct AttentionArgs {
             queries = 0
             scores = queries + round(headDim * block)
             keyTail = scores + round(keys * block)
-            valueTail = keyTail + round(mr * headDim)
-            inverse = valueTail + (headDim % nr == 0 ? 0 : round(tokens * nr))
+            values = keyTail + round(mr * headDim)
+            inverse = values + round(tokens * AttentionArgs.valueStride(headDim: headDim, nr: nr))
             total = inverse + round(block)
         }
     }
+
+    /// Floats per token of the gathered V: headDim rounded up to `nr`.
+    @inlinable public static func valueStride(headDim: Int, nr: Int) -> Int { (headDim + nr - 1) / nr * nr }
 
     /// Floats of scratch one thread needs (see `ScratchLayout`).
     @inlinable public static func scratchFloats(tokens: Int, headDim: Int, mr: Int, nr: Int) -> Int {

@@ -9,8 +9,10 @@ import TesseraKernelCore
 /// - the softmax runs down the columns of Sᵀ (over keys), one vector of
 ///   queries at a time, and leaves the unnormalized exponentials in place;
 /// - O = P · V: Pᵀ as it stands is the A operand (a query's row is a column
-///   of Sᵀ), V, read in place, the B operand; O goes straight to the head's
-///   columns and is then divided by the softmax sums, row by row.
+///   of Sᵀ), V the B operand (the head's rows gathered once per head into
+///   contiguous memory: in place, each step of the kernel would touch a new
+///   page); O goes straight to the head's columns and is then divided by the
+///   softmax sums, row by row.
 ///
 /// Threads take whole (image, head) pairs, statically or from the shared
 /// counter; each pair is computed the same way by whichever thread takes it.
@@ -21,11 +23,12 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
     if T == 0 || dh == 0 { return }
     let mr = K.mr, nr = K.nr, w = V.scalarCount
     let block = AttentionArgs.queryBlock(mr: mr, nr: nr)
-    let fullKeys = T / mr * mr, fullDims = dh / nr * nr
+    let fullKeys = T / mr * mr
+    let ldv = AttentionArgs.valueStride(headDim: dh, nr: nr)
     let layout = AttentionArgs.ScratchLayout(tokens: T, headDim: dh, mr: mr, nr: nr)
     let base = a.scratch + t * a.scratchStride
     let queries = base + layout.queries, scores = base + layout.scores
-    let keyTail = base + layout.keyTail, valueTail = base + layout.valueTail
+    let keyTail = base + layout.keyTail, values = base + layout.values
     let inverse = base + layout.inverse
     let kc = max(1, a.blocking.kc)
     let plain = GemmEpilogue()
@@ -44,8 +47,8 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
         let b = pair / a.heads, h = pair % a.heads
         let rows = a.qkv + b * T * a.ldqkv
         let qBase = rows + h * dh, kBase = rows + D + h * dh, vBase = rows + 2 * D + h * dh
-        // The last keys (fewer than mr) and V's last columns (fewer than nr)
-        // are copied, zero-padded, so that no kernel reads past the buffer.
+        // The last keys (fewer than mr) are copied, zero-padded, so that no
+        // kernel reads past the buffer; V is gathered, zero-padded to ldv.
         if fullKeys < T {
             for r in 0..<mr {
                 let dst = keyTail + r * dh
@@ -53,11 +56,10 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
                 else { dst.update(repeating: 0, count: dh) }
             }
         }
-        if fullDims < dh {
-            for k in 0..<T {
-                let dst = valueTail + k * nr
-                for c in 0..<nr { dst[c] = fullDims + c < dh ? vBase[k * a.ldqkv + fullDims + c] : 0 }
-            }
+        for k in 0..<T {
+            let dst = values + k * ldv
+            dst.update(from: vBase + k * a.ldqkv, count: dh)
+            if ldv > dh { (dst + dh).update(repeating: 0, count: ldv - dh) }
         }
         var q0 = 0
         while q0 < T {
@@ -94,8 +96,7 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
             while j0 < nq {
                 var d0 = 0
                 while d0 < dh {
-                    let vp: UnsafePointer<Float>, ldv: Int
-                    if d0 < fullDims { vp = vBase + d0; ldv = a.ldqkv } else { vp = UnsafePointer(valueTail); ldv = nr }
+                    let vp = UnsafePointer(values + d0)
                     var k0 = 0
                     while k0 < T {
                         let depth = min(kc, T - k0)
