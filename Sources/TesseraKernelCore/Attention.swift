@@ -47,21 +47,21 @@ public struct AttentionArgs {
     /// Where each part of one thread's scratch starts, and its total size,
     /// for a kernel of `mr` × `nr`: a block of queries transposed and scaled
     /// ([headDim][block]), their scores transposed ([keys][block], keys
-    /// rounded up to `mr`), the last partial panel of keys ([mr][headDim]),
-    /// the head's V gathered into contiguous rows ([tokens][headDim rounded
-    /// up to `nr`], zero-padded); the softmax sums. Linear in the number of
-    /// tokens.
+    /// rounded up to `mr`), the head's K gathered into contiguous rows
+    /// ([keys][headDim], zero rows past the tokens) and its V ([tokens][headDim
+    /// rounded up to `nr`], zero-padded); the softmax sums. Linear in the
+    /// number of tokens.
     public struct ScratchLayout {
-        public let queries: Int, scores: Int, keyTail: Int, values: Int, inverse: Int, total: Int
+        public let queries: Int, scores: Int, keys: Int, values: Int, inverse: Int, total: Int
 
         public init(tokens: Int, headDim: Int, mr: Int, nr: Int) {
             func round(_ n: Int) -> Int { (n + 15) / 16 * 16 }
             let block = AttentionArgs.queryBlock(mr: mr, nr: nr)
-            let keys = (tokens + mr - 1) / mr * mr
+            let keyRows = (tokens + mr - 1) / mr * mr
             queries = 0
             scores = queries + round(headDim * block)
-            keyTail = scores + round(keys * block)
-            values = keyTail + round(mr * headDim)
+            keys = scores + round(keyRows * block)
+            values = keys + round(keyRows * headDim)
             inverse = values + round(tokens * AttentionArgs.valueStride(headDim: headDim, nr: nr))
             total = inverse + round(block)
         }

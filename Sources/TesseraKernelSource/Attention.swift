@@ -4,15 +4,16 @@ import TesseraKernelCore
 /// Attention for one block of queries at a time, with nothing repacked but
 /// the block's queries:
 ///
-/// - Sᵀ = K · (scale·Q)ᵀ: K, read in place, is the A operand (row tiles of
-///   keys); the block's queries, transposed and scaled, the B operand;
+/// - Sᵀ = K · (scale·Q)ᵀ: K is the A operand (row tiles of keys); the
+///   block's queries, transposed and scaled, the B operand;
 /// - the softmax runs down the columns of Sᵀ (over keys), one vector of
 ///   queries at a time, and leaves the unnormalized exponentials in place;
 /// - O = P · V: Pᵀ as it stands is the A operand (a query's row is a column
-///   of Sᵀ), V the B operand (the head's rows gathered once per head into
-///   contiguous memory: in place, each step of the kernel would touch a new
-///   page); O goes straight to the head's columns and is then divided by the
+///   of Sᵀ), V the B operand; O goes straight to the head's columns and is then divided by the
 ///   softmax sums, row by row.
+///
+/// K and V are gathered once per head into contiguous rows: read in place
+/// (rows 3·hidden floats apart), each step of a kernel touched a new page.
 ///
 /// Threads take whole (image, head) pairs, statically or from the shared
 /// counter; each pair is computed the same way by whichever thread takes it.
@@ -23,12 +24,12 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
     if T == 0 || dh == 0 { return }
     let mr = K.mr, nr = K.nr, w = V.scalarCount
     let block = AttentionArgs.queryBlock(mr: mr, nr: nr)
-    let fullKeys = T / mr * mr
+    let keyRows = (T + mr - 1) / mr * mr
     let ldv = AttentionArgs.valueStride(headDim: dh, nr: nr)
     let layout = AttentionArgs.ScratchLayout(tokens: T, headDim: dh, mr: mr, nr: nr)
     let base = a.scratch + t * a.scratchStride
     let queries = base + layout.queries, scores = base + layout.scores
-    let keyTail = base + layout.keyTail, values = base + layout.values
+    let keys = base + layout.keys, values = base + layout.values
     let inverse = base + layout.inverse
     let kc = max(1, a.blocking.kc)
     let plain = GemmEpilogue()
@@ -47,14 +48,9 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
         let b = pair / a.heads, h = pair % a.heads
         let rows = a.qkv + b * T * a.ldqkv
         let qBase = rows + h * dh, kBase = rows + D + h * dh, vBase = rows + 2 * D + h * dh
-        // The last keys (fewer than mr) are copied, zero-padded, so that no
-        // kernel reads past the buffer; V is gathered, zero-padded to ldv.
-        if fullKeys < T {
-            for r in 0..<mr {
-                let dst = keyTail + r * dh
-                if fullKeys + r < T { dst.update(from: kBase + (fullKeys + r) * a.ldqkv, count: dh) }
-                else { dst.update(repeating: 0, count: dh) }
-            }
+        for k in 0..<keyRows {
+            let dst = keys + k * dh
+            if k < T { dst.update(from: kBase + k * a.ldqkv, count: dh) } else { dst.update(repeating: 0, count: dh) }
         }
         for k in 0..<T {
             let dst = values + k * ldv
@@ -78,11 +74,9 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
             // Sᵀ = K · (scale·Q)ᵀ: [keys][block].
             var k0 = 0
             while k0 < T {
-                let kp: UnsafePointer<Float>, ld: Int
-                if k0 < fullKeys { kp = kBase + k0 * a.ldqkv; ld = a.ldqkv } else { kp = UnsafePointer(keyTail); ld = dh }
                 var c0 = 0
                 while c0 < cols {
-                    K.run(kc: dh, a: kp, aRow: ld, aStep: 1, b: queries + c0, bNext: w, ldb: block,
+                    K.run(kc: dh, a: keys + k0 * dh, aRow: dh, aStep: 1, b: queries + c0, bNext: w, ldb: block,
                           c: scores + k0 * block + c0, ldc: block, rows: mr, cols: nr, first: true, last: true,
                           epilogue: plain, row: 0, col: 0)
                     c0 += nr
