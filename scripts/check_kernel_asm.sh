@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Checks the machine code of the GEMM micro-kernel loops: for each variant,
-# the innermost loop of gemmPart must be vector FMAs on the variant's
-# registers (ymm for AVX2, zmm for AVX-512) with loads and broadcasts only —
-# no calls (retain/release, runtime checks), no traps (ud2, bounds checks).
+# the main FMA loop of each function of the GEMM driver that holds one
+# (gemmPart, gemmBlock) must be vector FMAs on the
+# variant's registers (ymm for AVX2, zmm for AVX-512) with loads and
+# broadcasts only — no calls (retain/release, runtime checks), no traps
+# (ud2, bounds checks).
 set -euo pipefail
 build="${1:-.build/release}"
 passed=0; failed=0
 check() {
-    local module="$1" reg="$2"
+    local module="$1" reg="$2" fn="$3"
     local dis; dis=$(objdump -d --no-show-raw-insn "$build/$module.build/"*.o |
-        awk '/gemmPart.*>:$/ {on=1; next} /^$/ {on=0} on')
+        awk -v fn="$fn" '$0 ~ (fn ".*>:$") {on=1; next} /^$/ {on=0} on')
+    [ -n "$dis" ] || return 0
     # Loops: a backward conditional jump closes a body that starts at its target.
     local body; body=$(awk -v reg="$reg" '
         { addr = $1; sub(":", "", addr); line[NR] = $0; at[addr] = NR }
@@ -24,15 +27,18 @@ check() {
     local fmas; fmas=$(grep -c "vfmadd...ps.*%$reg" <<<"$body" || true)
     local bad; bad=$(grep -E "call|ud2|retain|release" <<<"$body" || true)
     if [ "$fmas" -ge 12 ] && [ -z "$bad" ]; then
-        echo "ok   $module: inner GEMM loop of $(wc -l <<<"$body") instructions, $fmas vfmadd…ps on $reg, no calls or traps"
+        echo "ok   $module $fn: inner loop of $(wc -l <<<"$body") instructions, $fmas vfmadd…ps on $reg, no calls or traps"
         passed=$((passed + 1))
     else
-        echo "FAIL $module: inner loop has $fmas FMAs on $reg; offending: ${bad:-none}"
+        echo "FAIL $module $fn: inner loop has $fmas FMAs on $reg; offending: ${bad:-none}"
         echo "$body" | sed 's/^/    /'
         failed=$((failed + 1))
     fi
 }
-check TesseraKernelsAVX2 ymm
-check TesseraKernelsAVX512 zmm
+for fn in gemmPart gemmBlock; do
+    check TesseraKernelsAVX2 ymm "$fn"
+    check TesseraKernelsAVX512 zmm "$fn"
+done
+[ "$passed" -ge 2 ] || { echo "FAIL no GEMM loop found"; failed=$((failed + 1)); }
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
