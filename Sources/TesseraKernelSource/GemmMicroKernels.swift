@@ -126,16 +126,25 @@ func prefetchTile(_ c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, bytesPe
     }
 }
 
-/// Stores one full row of a tile straight from registers (adding to the
-/// partial sums already in C after the first K block).
+/// Stores one full row of a tile straight from registers: added to the
+/// partial sums already in C after the first K block, and on the last K
+/// block with the epilogue applied (`plain`: nothing to apply).
 @inline(__always)
-func storeRow<V: VectorFloat>(_ v0: V, _ v1: V, _ p: UnsafeMutablePointer<Float>, first: Bool) {
+func storeRow<V: VectorFloat>(_ x0: V, _ x1: V, _ p: UnsafeMutablePointer<Float>, first: Bool, last: Bool,
+                              plain: Bool, _ ep: GemmEpilogue, row: Int, col: Int) {
     let w = V.scalarCount
-    if first {
-        v0.store(p); v1.store(p + w)
-    } else {
-        (v0 + V.load(p)).store(p); (v1 + V.load(p + w)).store(p + w)
+    var v0 = x0, v1 = x1
+    if !first { v0 += V.load(p); v1 += V.load(p + w) }
+    if last && !plain {
+        if let b = ep.bias { v0 += V.load(b + col); v1 += V.load(b + col + w) }
+        if ep.gelu { v0 = vgelu(v0); v1 = vgelu(v1) }
+        if let s = ep.scale { v0 *= V.load(s + col); v1 *= V.load(s + col + w) }
+        if let r = ep.residual {
+            let rp = r + row * ep.ldr + col
+            v0 += V.load(rp); v1 += V.load(rp + w)
+        }
     }
+    v0.store(p); v1.store(p + w)
 }
 
 /// 6 rows × 2 vectors: 12 accumulators + 2 B vectors + 1 broadcast fit the
@@ -167,13 +176,14 @@ enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
             x = V(repeating: pa[5 * aRow]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
             pa += aStep; pb += ldb
         }
-        if rows == 6 && cols == 2 * w && (!last || epilogue.isPlain) {
-            storeRow(c00, c01, c + 0 * ldc, first: first)
-            storeRow(c10, c11, c + 1 * ldc, first: first)
-            storeRow(c20, c21, c + 2 * ldc, first: first)
-            storeRow(c30, c31, c + 3 * ldc, first: first)
-            storeRow(c40, c41, c + 4 * ldc, first: first)
-            storeRow(c50, c51, c + 5 * ldc, first: first)
+        if rows == 6 && cols == 2 * w {
+            let plain = epilogue.isPlain
+            storeRow(c00, c01, c + 0 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 0, col: col)
+            storeRow(c10, c11, c + 1 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 1, col: col)
+            storeRow(c20, c21, c + 2 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 2, col: col)
+            storeRow(c30, c31, c + 3 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 3, col: col)
+            storeRow(c40, c41, c + 4 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 4, col: col)
+            storeRow(c50, c51, c + 5 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 5, col: col)
             return
         }
         withUnsafeTemporaryAllocation(of: V.self, capacity: 12) { buf in
@@ -230,19 +240,20 @@ enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
             x = V(repeating: pa[11 * aRow]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
             pa += aStep; pb += ldb
         }
-        if rows == 12 && cols == 2 * w && (!last || epilogue.isPlain) {
-            storeRow(c00, c01, c + 0 * ldc, first: first)
-            storeRow(c10, c11, c + 1 * ldc, first: first)
-            storeRow(c20, c21, c + 2 * ldc, first: first)
-            storeRow(c30, c31, c + 3 * ldc, first: first)
-            storeRow(c40, c41, c + 4 * ldc, first: first)
-            storeRow(c50, c51, c + 5 * ldc, first: first)
-            storeRow(c60, c61, c + 6 * ldc, first: first)
-            storeRow(c70, c71, c + 7 * ldc, first: first)
-            storeRow(c80, c81, c + 8 * ldc, first: first)
-            storeRow(c90, c91, c + 9 * ldc, first: first)
-            storeRow(ca0, ca1, c + 10 * ldc, first: first)
-            storeRow(cb0, cb1, c + 11 * ldc, first: first)
+        if rows == 12 && cols == 2 * w {
+            let plain = epilogue.isPlain
+            storeRow(c00, c01, c + 0 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 0, col: col)
+            storeRow(c10, c11, c + 1 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 1, col: col)
+            storeRow(c20, c21, c + 2 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 2, col: col)
+            storeRow(c30, c31, c + 3 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 3, col: col)
+            storeRow(c40, c41, c + 4 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 4, col: col)
+            storeRow(c50, c51, c + 5 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 5, col: col)
+            storeRow(c60, c61, c + 6 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 6, col: col)
+            storeRow(c70, c71, c + 7 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 7, col: col)
+            storeRow(c80, c81, c + 8 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 8, col: col)
+            storeRow(c90, c91, c + 9 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 9, col: col)
+            storeRow(ca0, ca1, c + 10 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 10, col: col)
+            storeRow(cb0, cb1, c + 11 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 11, col: col)
             return
         }
         withUnsafeTemporaryAllocation(of: V.self, capacity: 24) { buf in
