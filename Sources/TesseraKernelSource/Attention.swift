@@ -132,7 +132,7 @@ func columnSoftmax<V: VectorFloat>(_: V.Type, _ s: UnsafeMutablePointer<Float>, 
         var sum = V(repeating: 0)
         for r in 0..<keys {
             let p = col + r * stride
-            let e = vexp(V.load(p) - mx)
+            let e = vexpUpTo88(V.load(p) - mx)
             e.store(p)
             sum += e
         }

@@ -35,8 +35,16 @@ func vmin<V: VectorFloat>(_ a: V, _ b: V) -> V {
 }
 
 @inline(__always)
-func vexp<V: VectorFloat>(_ x0: V) -> V {
-    let x = vmin(vmax(x0, V(repeating: -87.3)), V(repeating: 88.7))
+func vexp<V: VectorFloat>(_ x: V) -> V {
+    vexpUpTo88(vmin(x, V(repeating: 88.7)))
+}
+
+/// exp for x ≤ 88.7 (above, the result is garbage): the softmax's
+/// arguments are x − max ≤ 0, so it skips vexp's upper clamp. This is
+/// vexp's body, so vexp's tests cover it.
+@inline(__always)
+func vexpUpTo88<V: VectorFloat>(_ x0: V) -> V {
+    let x = vmax(x0, V(repeating: -87.3))
     // Round x·log2(e) to the nearest integer with the 1.5·2²³ trick: the sum
     // keeps the rounded integer in its low mantissa bits (no libm call).
     let shifted = x * VectorMath.log2e + VectorMath.magic
