@@ -71,9 +71,6 @@ public struct GemmEpilogue {
     public var residual: UnsafePointer<Float>?
     public var ldr: Int
 
-    /// Nothing to apply: the accumulated values are stored as they are.
-    @inlinable public var isPlain: Bool { bias == nil && !gelu && scale == nil && residual == nil }
-
     public init(bias: UnsafePointer<Float>? = nil, gelu: Bool = false,
                 scale: UnsafePointer<Float>? = nil,
                 residual: UnsafePointer<Float>? = nil, ldr: Int = 0) {

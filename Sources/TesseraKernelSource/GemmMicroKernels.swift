@@ -69,43 +69,13 @@ func finishRow<V: VectorFloat>(_ x0: V, _ x1: V, _ c: UnsafeMutablePointer<Float
     }
 }
 
-/// Stores a finished tile (accumulators spilled to `t`, two vectors per
-/// row): plain stores or load-add-stores for intermediate K blocks, the
-/// epilogue with its vectors loaded once for the last block, and the general
-/// row routine only for tiles cut by the edge of C.
+/// Finishes a tile cut by the edge of C (accumulators spilled to `t`, two
+/// vectors per row), row by row; out of line, so that the kernels' whole-tile
+/// path stays small.
 @inline(never)
 func finishTile<V: VectorFloat>(_ t: UnsafeMutablePointer<V>, rows: Int, cols: Int,
                                 _ c: UnsafeMutablePointer<Float>, ldc: Int,
                                 first: Bool, last: Bool, _ ep: GemmEpilogue, row: Int, col: Int) {
-    let w = V.scalarCount
-    let plain = !last || (ep.bias == nil && !ep.gelu && ep.scale == nil && ep.residual == nil)
-    if cols == 2 * w && plain {
-        for r in 0..<rows {
-            var v0 = t[2 * r], v1 = t[2 * r + 1]
-            let p = c + r * ldc
-            if !first { v0 += V.load(p); v1 += V.load(p + w) }
-            v0.store(p); v1.store(p + w)
-        }
-        return
-    }
-    if cols == 2 * w {
-        let zero = V(repeating: 0), one = V(repeating: 1)
-        let b0 = ep.bias.map { V.load($0 + col) } ?? zero, b1 = ep.bias.map { V.load($0 + col + w) } ?? zero
-        let s0 = ep.scale.map { V.load($0 + col) } ?? one, s1 = ep.scale.map { V.load($0 + col + w) } ?? one
-        for r in 0..<rows {
-            var v0 = t[2 * r] + b0, v1 = t[2 * r + 1] + b1
-            let p = c + r * ldc
-            if !first { v0 += V.load(p); v1 += V.load(p + w) }
-            if ep.gelu { v0 = vgelu(v0); v1 = vgelu(v1) }
-            v0 *= s0; v1 *= s1
-            if let res = ep.residual {
-                let rp = res + (row + r) * ep.ldr + col
-                v0 += V.load(rp); v1 += V.load(rp + w)
-            }
-            v0.store(p); v1.store(p + w)
-        }
-        return
-    }
     for r in 0..<rows {
         finishRow(t[2 * r], t[2 * r + 1], c + r * ldc, cols: cols, first: first, last: last, ep, row: row + r, col: col)
     }
@@ -124,27 +94,6 @@ func prefetchTile(_ c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, bytesPe
             off += 64
         }
     }
-}
-
-/// Stores one full row of a tile straight from registers: added to the
-/// partial sums already in C after the first K block, and on the last K
-/// block with the epilogue applied (`plain`: nothing to apply).
-@inline(__always)
-func storeRow<V: VectorFloat>(_ x0: V, _ x1: V, _ p: UnsafeMutablePointer<Float>, first: Bool, last: Bool,
-                              plain: Bool, _ ep: GemmEpilogue, row: Int, col: Int) {
-    let w = V.scalarCount
-    var v0 = x0, v1 = x1
-    if !first { v0 += V.load(p); v1 += V.load(p + w) }
-    if last && !plain {
-        if let b = ep.bias { v0 += V.load(b + col); v1 += V.load(b + col + w) }
-        if ep.gelu { v0 = vgelu(v0); v1 = vgelu(v1) }
-        if let s = ep.scale { v0 *= V.load(s + col); v1 *= V.load(s + col + w) }
-        if let r = ep.residual {
-            let rp = r + row * ep.ldr + col
-            v0 += V.load(rp); v1 += V.load(rp + w)
-        }
-    }
-    v0.store(p); v1.store(p + w)
 }
 
 /// 6 rows × 2 vectors: 12 accumulators + 2 B vectors + 1 broadcast fit the
@@ -177,13 +126,12 @@ enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
             pa += aStep; pb += ldb
         }
         if rows == 6 && cols == 2 * w {
-            let plain = epilogue.isPlain
-            storeRow(c00, c01, c + 0 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 0, col: col)
-            storeRow(c10, c11, c + 1 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 1, col: col)
-            storeRow(c20, c21, c + 2 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 2, col: col)
-            storeRow(c30, c31, c + 3 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 3, col: col)
-            storeRow(c40, c41, c + 4 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 4, col: col)
-            storeRow(c50, c51, c + 5 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 5, col: col)
+            finishRow(c00, c01, c + 0 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 0, col: col)
+            finishRow(c10, c11, c + 1 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 1, col: col)
+            finishRow(c20, c21, c + 2 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 2, col: col)
+            finishRow(c30, c31, c + 3 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 3, col: col)
+            finishRow(c40, c41, c + 4 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 4, col: col)
+            finishRow(c50, c51, c + 5 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 5, col: col)
             return
         }
         withUnsafeTemporaryAllocation(of: V.self, capacity: 12) { buf in
@@ -241,19 +189,18 @@ enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
             pa += aStep; pb += ldb
         }
         if rows == 12 && cols == 2 * w {
-            let plain = epilogue.isPlain
-            storeRow(c00, c01, c + 0 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 0, col: col)
-            storeRow(c10, c11, c + 1 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 1, col: col)
-            storeRow(c20, c21, c + 2 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 2, col: col)
-            storeRow(c30, c31, c + 3 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 3, col: col)
-            storeRow(c40, c41, c + 4 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 4, col: col)
-            storeRow(c50, c51, c + 5 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 5, col: col)
-            storeRow(c60, c61, c + 6 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 6, col: col)
-            storeRow(c70, c71, c + 7 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 7, col: col)
-            storeRow(c80, c81, c + 8 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 8, col: col)
-            storeRow(c90, c91, c + 9 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 9, col: col)
-            storeRow(ca0, ca1, c + 10 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 10, col: col)
-            storeRow(cb0, cb1, c + 11 * ldc, first: first, last: last, plain: plain, epilogue, row: row + 11, col: col)
+            finishRow(c00, c01, c + 0 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 0, col: col)
+            finishRow(c10, c11, c + 1 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 1, col: col)
+            finishRow(c20, c21, c + 2 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 2, col: col)
+            finishRow(c30, c31, c + 3 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 3, col: col)
+            finishRow(c40, c41, c + 4 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 4, col: col)
+            finishRow(c50, c51, c + 5 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 5, col: col)
+            finishRow(c60, c61, c + 6 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 6, col: col)
+            finishRow(c70, c71, c + 7 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 7, col: col)
+            finishRow(c80, c81, c + 8 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 8, col: col)
+            finishRow(c90, c91, c + 9 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 9, col: col)
+            finishRow(ca0, ca1, c + 10 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 10, col: col)
+            finishRow(cb0, cb1, c + 11 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 11, col: col)
             return
         }
         withUnsafeTemporaryAllocation(of: V.self, capacity: 24) { buf in
