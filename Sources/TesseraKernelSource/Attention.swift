@@ -1,4 +1,3 @@
-import CTesseraCPU
 import TesseraKernelCore
 
 /// Attention for one block of queries at a time, with nothing repacked but
@@ -33,18 +32,8 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
     let inverse = base + layout.inverse
     let kc = max(1, a.blocking.kc)
     let plain = GemmEpilogue()
-    var nextStatic = t * pairs / nt
-    let endStatic = (t + 1) * pairs / nt
-    while true {
-        let pair: Int
-        if let counter = a.counter {
-            pair = tessera_next_chunk(counter)
-            if pair >= pairs { break }
-        } else {
-            if nextStatic >= endStatic { break }
-            pair = nextStatic
-            nextStatic += 1
-        }
+    var units = WorkUnits(pairs, counter: a.counter, thread: t, of: nt)
+    while let pair = units.next() {
         let b = pair / a.heads, h = pair % a.heads
         let rows = a.qkv + b * T * a.ldqkv
         let qBase = rows + h * dh, kBase = rows + D + h * dh, vBase = rows + 2 * D + h * dh

@@ -1,4 +1,3 @@
-import CTesseraCPU
 import TesseraKernelCore
 
 /// The blocked GEMM loop around a micro-kernel: K blocks, then blocks of
@@ -18,36 +17,21 @@ func gemmPart<K: GemmMicroKernel>(_ kernel: K.Type, _ g: GemmArgs, thread t: Int
         // Many rows (a batch): threads take blocks of rows, each over all
         // columns, so that A is read once and each block of it stays in L2
         // while the kernels sweep the weights.
-        let units = (g.m + rowBlock - 1) / rowBlock
-        var next = t * units / nt
-        let end = (t + 1) * units / nt
-        while true {
-            let u: Int
-            if nt > 1, let counter = g.counter {
-                u = tessera_next_chunk(counter)
-                if u >= units { break }
-            } else {
-                if next >= end { break }
-                u = next; next += 1
-            }
+        var units = WorkUnits((g.m + rowBlock - 1) / rowBlock, counter: g.counter, thread: t, of: nt)
+        while let u = units.next() {
             gemmBlock(kernel, g, rows: (u * rowBlock)..<min(g.m, (u + 1) * rowBlock), blocks: 0..<blocksN,
                       scratch: scratch)
         }
         return
     }
-    if nt > 1, let counter = g.counter {
-        // Chunks of columns from the shared counter: about four per thread.
-        let chunk = max(1, min(max(1, g.blocking.nc / nr), (blocksN + 4 * nt - 1) / (4 * nt)))
-        let chunks = (blocksN + chunk - 1) / chunk
-        while true {
-            let c = tessera_next_chunk(counter)
-            if c >= chunks { break }
-            gemmBlock(kernel, g, rows: 0..<g.m, blocks: (c * chunk)..<min(blocksN, (c + 1) * chunk),
-                      scratch: scratch)
-        }
-    } else {
-        let jb0 = t * blocksN / nt, jb1 = (t + 1) * blocksN / nt
-        if jb0 < jb1 { gemmBlock(kernel, g, rows: 0..<g.m, blocks: jb0..<jb1, scratch: scratch) }
+    // Columns: from the shared counter about four chunks per thread,
+    // statically one per thread.
+    let chunk = nt > 1 && g.counter != nil
+        ? max(1, min(max(1, g.blocking.nc / nr), (blocksN + 4 * nt - 1) / (4 * nt)))
+        : (blocksN + nt - 1) / nt
+    var units = WorkUnits((blocksN + chunk - 1) / chunk, counter: g.counter, thread: t, of: nt)
+    while let c = units.next() {
+        gemmBlock(kernel, g, rows: 0..<g.m, blocks: (c * chunk)..<min(blocksN, (c + 1) * chunk), scratch: scratch)
     }
 }
 
