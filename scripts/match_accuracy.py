@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import platform
-import re
 import shlex
 import sys
 import time
@@ -155,19 +154,6 @@ def per_photo_table(per_photo, labels):
     return "\n".join(lines)
 
 
-def update_doc(section: str, name: str) -> None:
-    """Replaces (or appends) the section between <!-- BEGIN name --> and <!-- END name -->."""
-    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
-    text = DOC.read_text() if DOC.is_file() else "# Matching and retrieval\n"
-    block = f"{begin}\n{section.rstrip()}\n{end}"
-    if begin in text and end in text:
-        text = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 epilog="Resampling: PIL Image.resize(..., BICUBIC) to the run size.")
@@ -243,7 +229,7 @@ def main(argv=None) -> int:
         name = "match_accuracy"
         name += f" layer {args.layer}" if args.layer is not None else ""
         name += f" ratio {args.ratio:g}" if args.ratio else ""
-        update_doc(section, name)
+        common.update_doc_section(DOC, name, section)
         print(f"wrote {DOC.relative_to(REPO)}")
     return 0
 

@@ -10,6 +10,7 @@ so a non-square photo run at a square size is stretched.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import List, Sequence, Tuple
@@ -160,3 +161,17 @@ def patch_part(tokens: np.ndarray, key: str, num_prefix_tokens: int) -> np.ndarr
     """[N, Hp*Wp, D] patch tokens of an output: "layer_<k>" outputs carry the
     prefix tokens (CLS, distillation, registers) first; "patch_tokens" does not."""
     return tokens if key == "patch_tokens" else tokens[:, num_prefix_tokens:]
+
+
+def update_doc_section(doc: Path, name: str, section: str) -> None:
+    """Replaces (or appends) the section between <!-- BEGIN name --> and
+    <!-- END name --> of a Markdown file, creating the file if needed."""
+    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
+    text = doc.read_text() if doc.is_file() else "# Matching and retrieval\n"
+    block = f"{begin}\n{section.rstrip()}\n{end}"
+    if begin in text and end in text:
+        text = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text)

@@ -36,7 +36,6 @@ import argparse
 import datetime
 import io
 import platform
-import re
 import shlex
 import sys
 import time
@@ -95,17 +94,6 @@ def make_copies(photos, out: Path):
             f(im).save(dst)
             made.append((dst, i, name))
     return made
-
-
-def update_doc(section: str, name: str = "retrieval_demo") -> None:
-    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
-    text = DOC.read_text() if DOC.is_file() else "# Matching and retrieval\n"
-    block = f"{begin}\n{section.rstrip()}\n{end}"
-    if begin in text and end in text:
-        text = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(text)
 
 
 def main(argv=None) -> int:
@@ -220,7 +208,7 @@ def main(argv=None) -> int:
         name = "retrieval_demo"
         if args.layer is not None or args.pool != "cls":
             name += f" {args.pool}" + (f" layer {args.layer}" if args.layer is not None else "")
-        update_doc("\n".join(parts), name)
+        common.update_doc_section(DOC, name, "\n".join(parts))
         print(f"wrote {DOC.relative_to(REPO)}")
     return 0 if top1 == total else 1
 
