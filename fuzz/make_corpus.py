@@ -209,19 +209,13 @@ def session_seeds():
 
 
 def main():
-    out = os.path.join(HERE, "corpus", "session")
-    os.makedirs(out, exist_ok=True)
-    for name, data in session_seeds().items():
-        with open(os.path.join(out, name), "wb") as f:
-            f.write(data)
-    print("session seeds:", len(os.listdir(out)))
-
-    out = os.path.join(HERE, "corpus", "loader")
-    os.makedirs(out, exist_ok=True)
-    for name, data in loader_seeds().items():
-        with open(os.path.join(out, name), "wb") as f:
-            f.write(data)
-    print("loader seeds:", len(os.listdir(out)))
+    for target, seeds in (("session", session_seeds()), ("loader", loader_seeds())):
+        out = os.path.join(HERE, "corpus", target)
+        os.makedirs(out, exist_ok=True)
+        for name, data in seeds.items():
+            with open(os.path.join(out, name), "wb") as f:
+                f.write(data)
+        print(f"{target} seeds:", len(os.listdir(out)))
 
 
 if __name__ == "__main__":
