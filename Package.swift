@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "Tessera",
                 dependencies: ["CTesseraABI", "CTesseraCPU", "TesseraKernelCore",
                                "TesseraKernelsPortable", "TesseraKernelsAVX2",
-                               "TesseraKernelsAVX512"],
+                               "TesseraKernelsAVX512", "TesseraKernelsCheck"],
                 linkerSettings: [.linkedLibrary("m")]),
         // The shipped .so: the core plus a statically linked Swift runtime, so
         // that C and Python hosts need no Swift toolchain.
@@ -45,8 +45,9 @@ let package = Package(
                           dependencies: ["TesseraKernelCore", "TesseraKernelsPortable", "TesseraKernelsAVX2",
                                          "TesseraKernelsAVX512", "CTesseraCPU"],
                           swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
-        // Test-only instantiations of the wide kernels on AVX2, so that the
-        // AVX-512 code paths' logic is checked on machines without AVX-512.
+        // The wide kernels' shapes built for AVX2, so that the AVX-512 code
+        // paths' logic is checked on machines without AVX-512; in the library
+        // too, so that the C and Python tests can run it (TESSERA_ISA only).
         .target(name: "TesseraKernelsCheck", dependencies: ["TesseraKernelCore", "CTesseraCPU"],
                 swiftSettings: isaFlags("haswell")),
         .testTarget(name: "TesseraTests",

@@ -6,7 +6,7 @@
 set -euo pipefail
 build="${1:-.build/release}"
 fail=0; checked=0
-for module in TesseraKernelsAVX2 TesseraKernelsAVX512 TesseraKernelsPortable; do
+for module in TesseraKernelsAVX2 TesseraKernelsAVX512 TesseraKernelsPortable TesseraKernelsCheck; do
     objs=("$build/$module.build/"*.o)
     [ -e "${objs[0]}" ] || { echo "FAIL $module: no objects under $build"; fail=$((fail + 1)); continue; }
     bad=$(nm "${objs[@]}" | awk '$2 == "W" {print $3}' | sort -u |

@@ -10,6 +10,9 @@ public final class KernelTable: @unchecked Sendable {
     }
 
     public let isa: ISA
+    /// The variant's name: the ISA's, or a test variant's own (the AVX-512
+    /// tile shapes built for AVX2 run as `avx2` under another name).
+    public let name: String
     /// Micro-kernel tile, for sizing GEMM blocking.
     public let gemmMR: Int
     public let gemmNR: Int
@@ -17,11 +20,11 @@ public final class KernelTable: @unchecked Sendable {
     public let layerNorm: (LayerNormArgs, Int, Int) -> Void
     public let attention: (AttentionArgs, Int, Int) -> Void
 
-    public init(isa: ISA, gemmMR: Int, gemmNR: Int,
+    public init(isa: ISA, name: String? = nil, gemmMR: Int, gemmNR: Int,
                 gemm: @escaping (GemmArgs, Int, Int) -> Void,
                 layerNorm: @escaping (LayerNormArgs, Int, Int) -> Void,
                 attention: @escaping (AttentionArgs, Int, Int) -> Void) {
-        self.isa = isa; self.gemmMR = gemmMR; self.gemmNR = gemmNR
+        self.isa = isa; self.name = name ?? isa.name; self.gemmMR = gemmMR; self.gemmNR = gemmNR
         self.gemm = gemm; self.layerNorm = layerNorm; self.attention = attention
     }
 }

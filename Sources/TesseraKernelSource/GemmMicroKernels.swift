@@ -134,15 +134,12 @@ enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
             finishRow(c50, c51, c + 5 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 5, col: col)
             return
         }
-        withUnsafeTemporaryAllocation(of: V.self, capacity: 12) { buf in
-            let t = buf.baseAddress!
-            t[0] = c00; t[1] = c01
-            t[2] = c10; t[3] = c11
-            t[4] = c20; t[5] = c21
-            t[6] = c30; t[7] = c31
-            t[8] = c40; t[9] = c41
-            t[10] = c50; t[11] = c51
-            finishTile(t, rows: rows, cols: cols, c, ldc: ldc, first: first, last: last, epilogue, row: row, col: col)
+        // Spilled to a tuple on the stack: a temporary allocation of more
+        // than 1 KiB (24 zmm) would come from the heap.
+        var t = (c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
+        withUnsafeMutableBytes(of: &t) { raw in
+            finishTile(raw.baseAddress!.assumingMemoryBound(to: V.self), rows: rows, cols: cols, c, ldc: ldc,
+                       first: first, last: last, epilogue, row: row, col: col)
         }
     }
 }
@@ -203,21 +200,13 @@ enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
             finishRow(cb0, cb1, c + 11 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 11, col: col)
             return
         }
-        withUnsafeTemporaryAllocation(of: V.self, capacity: 24) { buf in
-            let t = buf.baseAddress!
-            t[0] = c00; t[1] = c01
-            t[2] = c10; t[3] = c11
-            t[4] = c20; t[5] = c21
-            t[6] = c30; t[7] = c31
-            t[8] = c40; t[9] = c41
-            t[10] = c50; t[11] = c51
-            t[12] = c60; t[13] = c61
-            t[14] = c70; t[15] = c71
-            t[16] = c80; t[17] = c81
-            t[18] = c90; t[19] = c91
-            t[20] = ca0; t[21] = ca1
-            t[22] = cb0; t[23] = cb1
-            finishTile(t, rows: rows, cols: cols, c, ldc: ldc, first: first, last: last, epilogue, row: row, col: col)
+        // Spilled to a tuple on the stack: a temporary allocation of more
+        // than 1 KiB (24 zmm) would come from the heap.
+        var t = (c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51,
+                 c60, c61, c70, c71, c80, c81, c90, c91, ca0, ca1, cb0, cb1)
+        withUnsafeMutableBytes(of: &t) { raw in
+            finishTile(raw.baseAddress!.assumingMemoryBound(to: V.self), rows: rows, cols: cols, c, ldc: ldc,
+                       first: first, last: last, epilogue, row: row, col: col)
         }
     }
 }

@@ -5,7 +5,7 @@ import TesseraKernelCore
 /// the runtime's dispatch table.
 public enum VariantKernels {
     public static let table = KernelTable(
-        isa: variantISA, gemmMR: VariantTile.mr, gemmNR: VariantTile.nr,
+        isa: variantISA, name: variantName, gemmMR: VariantTile.mr, gemmNR: VariantTile.nr,
         gemm: { gemm($0, $1, $2) }, layerNorm: { layerNorm($0, $1, $2) },
         attention: { attention($0, $1, $2) })
 

@@ -4,4 +4,5 @@ import TesseraKernelCore
 // keeps 12 accumulators, 2 B vectors and a broadcast in the 16 ymm registers.
 typealias VariantVector = SIMD8<Float>
 typealias VariantTile = Kernel6x2<VariantVector>
+let variantName: String? = nil
 let variantISA = KernelTable.ISA.avx2

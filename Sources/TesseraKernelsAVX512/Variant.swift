@@ -5,4 +5,5 @@ import TesseraKernelCore
 // the 32 zmm registers.
 typealias VariantVector = SIMD16<Float>
 typealias VariantTile = Kernel12x2<VariantVector>
+let variantName: String? = nil
 let variantISA = KernelTable.ISA.avx512

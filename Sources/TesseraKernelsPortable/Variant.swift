@@ -4,4 +4,5 @@ import TesseraKernelCore
 // GEMM tile in the 16 xmm registers; multiply and add are not fused.
 typealias VariantVector = SIMD4<Float>
 typealias VariantTile = Kernel6x2<VariantVector>
+let variantName: String? = nil
 let variantISA = KernelTable.ISA.portable

@@ -22,7 +22,7 @@ func kernelVariants() -> [(String, KernelTable)] {
     var v: [(String, KernelTable)] = [("portable", TesseraKernelsPortable.VariantKernels.table)]
     if Machine.hasAVX2 {
         v.append(("avx2", TesseraKernelsAVX2.VariantKernels.table))
-        v.append(("avx512-shapes-on-avx2", TesseraKernelsCheck.VariantKernels.table))
+        v.append(("avx512-on-avx2", TesseraKernelsCheck.VariantKernels.table))
     }
     if Machine.hasAVX512 { v.append(("avx512", TesseraKernelsAVX512.VariantKernels.table)) }
     return v

@@ -62,9 +62,20 @@ step "build tests/c/test_api.c"
 
 step "build tests/c/test_no_alloc.c"
 "$CC" "${cflags[@]}" tests/c/test_no_alloc.c -o "$BUILD_DIR/test_no_alloc" "${link[@]}" || bad "build test_no_alloc.c"
-for threads in 1 2 3; do
-    step "no heap allocation inside run ($threads threads)"
-    "$BUILD_DIR/test_no_alloc" "$FIXTURES/dinov2_reg_hf" "$threads" || bad "test_no_alloc $threads"
+# Every kernel variant this CPU runs (TESSERA_ISA picks it; the AVX-512 tile
+# shapes built for AVX2 stand in for AVX-512 where the CPU lacks it), on a
+# model with registers and layer scale and on a plain ViT.
+variants=(portable)
+grep -qw avx2 /proc/cpuinfo && variants+=(avx2 avx512-on-avx2)
+grep -qw avx512f /proc/cpuinfo && variants+=(avx512)
+for isa in "${variants[@]}"; do
+    for fixture in dinov2_reg_hf vit_hf; do
+        for threads in 1 2 3; do
+            step "no heap allocation inside run ($isa, $fixture, $threads threads)"
+            TESSERA_ISA=$isa "$BUILD_DIR/test_no_alloc" "$FIXTURES/$fixture" "$threads" ||
+                bad "test_no_alloc $isa $fixture $threads"
+        done
+    done
 done
 
 step "build tests/c/test_threads.c"
@@ -78,6 +89,13 @@ bash "$here/check_exports.sh" "$lib_abs" include/tessera.h || bad "check_exports
 if [ -x "$BUILD_DIR/test_api" ]; then
     step "test_api $FIXTURES"
     "$BUILD_DIR/test_api" "$FIXTURES" || bad "test_api"
+    if grep -qw avx2 /proc/cpuinfo; then
+        step "test_api $FIXTURES with the AVX-512 tile shapes built for AVX2"
+        TESSERA_ISA=avx512-on-avx2 "$BUILD_DIR/test_api" "$FIXTURES" >"$BUILD_DIR/test_api_wide.out" 2>&1 ||
+            { tail -n 30 "$BUILD_DIR/test_api_wide.out"; bad "test_api (avx512-on-avx2)"; }
+        grep -q "isa=avx512-on-avx2" "$BUILD_DIR/test_api_wide.out" || bad "test_api did not run avx512-on-avx2"
+        tail -n 1 "$BUILD_DIR/test_api_wide.out"
+    fi
     if [ "${VALGRIND:-0}" = "1" ]; then
         step "test_api under valgrind"
         valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \

@@ -56,8 +56,8 @@ int main(int argc, char **argv) {
         tessera_status b = tessera_run_rgb8(s, u, 1);
         counting = 0;
         if (a != TESSERA_OK || b != TESSERA_OK) { printf("FAIL run returned %d/%d: %s\n", a, b, tessera_last_error()); failed++; continue; }
-        if (allocations != 0) { printf("FAIL round %d: %ld heap allocations during run (threads %d)\n", round, allocations, threads); failed++; }
-        else { printf("ok   round %d: 0 heap allocations in run_f32 + run_rgb8 (threads %d)\n", round, threads); passed++; }
+        if (allocations != 0) { printf("FAIL round %d: %ld heap allocations during run (%s, threads %d)\n", round, allocations, info.isa_name, threads); failed++; }
+        else { printf("ok   round %d: 0 heap allocations in run_f32 + run_rgb8 (%s, threads %d)\n", round, info.isa_name, threads); passed++; }
     }
     tessera_session_free(s); tessera_model_free(m); free(f); free(u);
     printf("%d passed, %d failed\n", passed, failed);

@@ -113,6 +113,20 @@ def test_isa_variants(model, ref):
             helpers.assert_close(f"isa={isa} {name}", got[name], want[name])
 
 
+def test_avx512_tiles_built_for_avx2(model, ref, monkeypatch):
+    """The AVX-512 variant's tile shapes, built for AVX2 (TESSERA_ISA names
+    them), match the reference: their logic is checked on every AVX2 CPU."""
+    if model.info.isa < tessera.ISA_AVX2:
+        pytest.skip("this CPU has no AVX2")
+    monkeypatch.setenv("TESSERA_ISA", "avx512-on-avx2")
+    r, data = ref
+    want = _outputs(data)
+    with _ref_session(model, ref) as s:
+        got = s.run(data["pixel_values"])
+    for name in want:
+        helpers.assert_close(f"avx512-on-avx2 {name}", got[name], want[name])
+
+
 def test_session_attributes(model, ref):
     r, data = ref
     b = data["pixel_values"].shape[0]

@@ -19,15 +19,15 @@ enum ModelInfo {
         i.num_register_tokens = Int32(s.registers)
         i.num_prefix_tokens = Int32(s.prefixTokens)
         i.pos_resize = s.posResize.rawValue
-        let isa = Machine.defaultISA
-        i.isa = isa.rawValue
+        let kernels = Machine.defaultTable
+        i.isa = kernels.isa.rawValue
         i.image_mean = (s.mean.count > 0 ? s.mean[0] : 0, s.mean.count > 1 ? s.mean[1] : 0, s.mean.count > 2 ? s.mean[2] : 0)
         i.image_std = (s.std.count > 0 ? s.std[0] : 0, s.std.count > 1 ? s.std[1] : 0, s.std.count > 2 ? s.std[2] : 0)
         i.num_parameters = Int64(m.parameterCount)
         i.weight_bytes = m.weightBytes
         i.l1d_bytes = Machine.caches.l1
         i.l2_bytes = Machine.caches.l2
-        withUnsafeMutableBytes(of: &i.isa_name) { copyCString(isa.name, into: $0) }
+        withUnsafeMutableBytes(of: &i.isa_name) { copyCString(kernels.name, into: $0) }
         withUnsafeMutableBytes(of: &i.architecture) { copyCString(s.architecture, into: $0) }
         return i
     }

@@ -5,6 +5,7 @@ import CTesseraCPU
 import TesseraKernelCore
 import TesseraKernelsAVX2
 import TesseraKernelsAVX512
+import TesseraKernelsCheck
 import TesseraKernelsPortable
 
 /// What this machine offers: the best kernel variant it can run, the
@@ -33,6 +34,18 @@ enum Machine {
         }
         return bestISA
     }
+
+    /// The kernels a session runs when the caller does not choose: those of
+    /// `defaultISA`, or the AVX-512 tile shapes built for AVX2 when
+    /// TESSERA_ISA names them (for tests; needs AVX2).
+    static var defaultTable: KernelTable {
+        if hasAVX2, let p = getenv("TESSERA_ISA"), String(cString: p).lowercased() == checkVariantName {
+            return TesseraKernelsCheck.VariantKernels.table
+        }
+        return table(defaultISA)
+    }
+
+    static let checkVariantName = "avx512-on-avx2"
 
     static func parseISA(_ s: String) -> KernelTable.ISA? {
         switch s.lowercased() {

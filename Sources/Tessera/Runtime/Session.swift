@@ -39,6 +39,9 @@ final class Session {
         var layers: Set<Int> = []
         var maxArenaBytes = 0
         var isa: KernelTable.ISA? = nil
+        /// A kernel table to run instead of the ISA's (tests: the AVX-512
+        /// shapes built for AVX2).
+        var kernels: KernelTable? = nil
     }
 
     init(model: Model, options o: Options) throws {
@@ -57,14 +60,15 @@ final class Session {
         for l in o.layers where l < 0 || l >= s.layers {
             throw TesseraError.invalid("layer \(l) requested; the model has layers 0...\(s.layers - 1)")
         }
-        let isa = o.isa ?? Machine.defaultISA
+        let chosen = o.kernels ?? (o.isa == nil ? Machine.defaultTable : nil)
+        let isa = chosen?.isa ?? o.isa!
         guard Machine.supports(isa) else {
             throw TesseraError.unsupported("kernel variant \(isa.name) requested but this CPU does not support it; best available: \(Machine.bestISA.name)")
         }
         batch = o.batch; height = h; width = w
         gridH = h / s.patch; gridW = w / s.patch
         tokens = s.prefixTokens + gridH * gridW
-        table = Machine.table(isa)
+        table = chosen ?? Machine.table(isa)
         blocking = GemmBlocking.forCaches(l1: Machine.caches.l1, l2: Machine.caches.l2, mr: table.gemmMR, nr: table.gemmNR)
         let threads = o.threads == 0 ? Machine.availableCores : o.threads
 
