@@ -102,6 +102,14 @@ typedef struct tessera_model_info {
     size_t l2_bytes;
     char isa_name[16];
     char architecture[64];       /* e.g. "Dinov2Model", "vit_base_patch16_224" */
+    /* GEMM blocking that sessions of this model use with the variant above:
+     * K-block depth and rows per block, timed on this CPU on the model's own
+     * shapes when first needed and cached per user (TESSERA_BLOCKING=formula
+     * or KC,MC overrides). blocking_source: "tuned", "cached", "formula" or
+     * "environment". Absent when struct_size ends before them. */
+    int32_t gemm_kc;
+    int32_t gemm_mc;
+    char blocking_source[16];
 } tessera_model_info;
 
 typedef struct tessera_session_options {

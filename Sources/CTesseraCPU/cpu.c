@@ -2,6 +2,9 @@
 #include "tessera_cpu.h"
 #include <sched.h>
 #include <unistd.h>
+#include <cpuid.h>
+#include <stdio.h>
+#include <string.h>
 
 /* __builtin_cpu_supports checks both the CPUID bits and that the OS saves
  * the wider registers (XGETBV), so a "yes" here is safe to act on. */
@@ -24,4 +27,34 @@ int tessera_cpu_available(void) {
     }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+/* The CPU's identity for keying measured tunings: vendor, family, model and
+ * stepping from CPUID leaf 1, then the brand string (leaves 0x80000002-4),
+ * e.g. "GenuineIntel 6/207/2 Intel(R) Xeon(R) Processor". */
+void tessera_cpu_identity(char *out, int size) {
+    if (size <= 0) return;
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    char vendor[13] = {0};
+    if (__get_cpuid(0, &a, &b, &c, &d)) {
+        memcpy(vendor, &b, 4); memcpy(vendor + 4, &d, 4); memcpy(vendor + 8, &c, 4);
+    }
+    unsigned family = 0, model = 0, stepping = 0;
+    if (__get_cpuid(1, &a, &b, &c, &d)) {
+        family = (a >> 8) & 0xf; model = (a >> 4) & 0xf; stepping = a & 0xf;
+        if (family == 0xf) family += (a >> 20) & 0xff;
+        if (family == 0x6 || family >= 0xf) model += ((a >> 16) & 0xf) << 4;
+    }
+    char brand[49] = {0};
+    unsigned max = __get_cpuid_max(0x80000000, NULL);
+    if (max >= 0x80000004) {
+        for (unsigned leaf = 0; leaf < 3; leaf++) {
+            unsigned r[4];
+            __get_cpuid(0x80000002 + leaf, &r[0], &r[1], &r[2], &r[3]);
+            memcpy(brand + 16 * leaf, r, 16);
+        }
+    }
+    const char *trimmed = brand;
+    while (*trimmed == ' ') trimmed++;
+    snprintf(out, (size_t)size, "%s %u/%u/%u %s", vendor, family, model, stepping, trimmed);
 }

@@ -41,6 +41,7 @@ enum InfoCommand {
         add("kernels", "\(cString(i.isa_name)) (in use on this CPU; the TESSERA_ISA environment variable or --isa selects a lower one)")
         add("L1d cache", bytesText(i.l1d_bytes))
         add("L2 cache", bytesText(i.l2_bytes))
+        add("GEMM blocking", "kc \(i.gemm_kc), mc \(i.gemm_mc) (\(cString(i.blocking_source)) on this CPU; TESSERA_BLOCKING=formula or KC,MC overrides)")
         add("parameters", grouped(Int(i.num_parameters)))
         add("weight bytes", "\(grouped(i.weight_bytes)) (\(bytesText(i.weight_bytes)), fp32)")
         add("image mean", [i.image_mean.0, i.image_mean.1, i.image_mean.2].map { fixed($0, 4) }.joined(separator: " "))

@@ -56,7 +56,13 @@ if tessera_cpu_has_avx2_fma() != 0 { variants.append((TesseraKernelsAVX2.Variant
 if tessera_cpu_has_avx512() != 0 { variants.append((TesseraKernelsAVX512.VariantKernels.table, { TesseraKernelsAVX512.VariantKernels.fmaPeak(iterations: $0, clock: $1) })) }
 if quick { variants.removeFirst() }
 
-let shapes: [(Int, Int, Int)] = quick
+// --shape MxKxN (repeatable): these shapes instead of the ViT ones.
+var given: [(Int, Int, Int)] = []
+for (i, a) in args.enumerated() where a == "--shape" && i + 1 < args.count {
+    let p = args[i + 1].split(separator: "x").compactMap { Int($0) }
+    if p.count == 3 { given.append((p[0], p[1], p[2])) }
+}
+let shapes: [(Int, Int, Int)] = !given.isEmpty ? given : quick
     ? [(197, 768, 2304), (197, 3072, 768), (197, 768, 3072)]
     : [(197, 768, 2304), (197, 768, 768), (197, 768, 3072), (197, 3072, 768),
        (257, 384, 1152), (257, 384, 384), (257, 384, 1536), (257, 1536, 384),
@@ -73,6 +79,35 @@ if args.contains("--gelu") && tessera_cpu_has_avx2_fma() != 0 {
         for _ in 0..<3000 { f(x, y, n) }
         let ns = (now() - t0) / Double(3000 * n) * 1e9
         print("\(name): \(fixed(ns, 3)) ns per element")
+    }
+    exit(0)
+}
+
+func intOption(_ name: String) -> Int? {
+    guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
+    return Int(args[i + 1])
+}
+
+// --tune [--rounds R] [--columns N]: times the blocking tuner's candidates on
+// the shapes (interleaved, fastest of R rounds) and prints them fastest first.
+if args.contains("--tune") {
+    let rounds = intOption("--rounds") ?? 5, columns = intOption("--columns") ?? 256
+    for (table, _) in variants where table.isa != .portable {
+        let cands = BlockingTuner.candidates(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
+        let tuneShapes = shapes.map { BlockingTuner.Shape(m: $0.0, k: $0.1, n: $0.2) }
+        let flops = tuneShapes.reduce(0.0) { $0 + 2.0 * Double($1.m * $1.k * min($1.n, columns)) }
+        let t0 = now()
+        let results = BlockingTuner.measure(gemm: { table.gemm($0, 0, 1) }, shapes: tuneShapes, candidates: cands,
+                                            rounds: rounds, maxColumns: columns, clock: now)
+        let chosen = BlockingTuner.choose(results, preferred: cands[0])
+        print("\n\(table.name): \(cands.count) candidates, \(rounds) rounds, \(fixed(now() - t0, 2)) s; chosen kc \(chosen.kc) mc \(chosen.mc)")
+        print("     kc     mc   GFLOP/s")
+        for r in results.prefix(12) {
+            print("\(pad(r.blocking.kc, 7)) \(pad(r.blocking.mc, 6)) \(fixed(flops / r.seconds / 1e9, width: 9))\(r.blocking == cands[0] ? "  (formula)" : "")")
+        }
+        if let f = results.firstIndex(where: { $0.blocking == cands[0] }), f >= 12 {
+            print("formula kc \(cands[0].kc) mc \(cands[0].mc): \(fixed(flops / results[f].seconds / 1e9)) GFLOP/s, rank \(f + 1)")
+        }
     }
     exit(0)
 }

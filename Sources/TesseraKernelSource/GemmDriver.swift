@@ -82,10 +82,21 @@ func gemmBlock<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, rows: Range<Int>, b
                         } else {
                             a = UnsafePointer(scratch); aRow = kc; aStep = 1
                         }
-                        K.run(kc: kc, a: a, aRow: aRow, aStep: aStep, b: bp, bNext: bNext, ldb: pw,
-                              c: g.c + row * g.ldc + col, ldc: g.ldc,
-                              rows: min(mr, mc - i), cols: cols, first: first, last: last,
-                              epilogue: g.epilogue, row: row, col: col)
+                        let rowsHere = min(mr, mc - i)
+                        if mr > 6 && rowsHere <= 6 {
+                            // A short last tile (M = 197 or 257: 5 rows) on
+                            // the 6-row kernel: half the work of a 12-row one.
+                            // Same order of additions, so the same results.
+                            Kernel6x2<K.V>.run(kc: kc, a: a, aRow: aRow, aStep: aStep, b: bp, bNext: bNext, ldb: pw,
+                                               c: g.c + row * g.ldc + col, ldc: g.ldc,
+                                               rows: rowsHere, cols: cols, first: first, last: last,
+                                               epilogue: g.epilogue, row: row, col: col)
+                        } else {
+                            K.run(kc: kc, a: a, aRow: aRow, aStep: aStep, b: bp, bNext: bNext, ldb: pw,
+                                  c: g.c + row * g.ldc + col, ldc: g.ldc,
+                                  rows: rowsHere, cols: cols, first: first, last: last,
+                                  epilogue: g.epilogue, row: row, col: col)
+                        }
                         i += mr
                     }
                 }

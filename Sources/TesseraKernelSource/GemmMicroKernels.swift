@@ -168,22 +168,90 @@ enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
         var ca0 = V(repeating: 0), ca1 = V(repeating: 0)
         var cb0 = V(repeating: 0), cb1 = V(repeating: 0)
         prefetchTile(c, ldc: ldc, rows: rows, bytesPerRow: 8 * w, last: last, epilogue, row: row, col: col)
+        // Four steps of k per pass: the twelve rows' addresses are computed
+        // once per pass, each then reached with a constant displacement.
         var pa = a, pb = b
-        for _ in 0..<kc {
-            let b0 = V.load(pb), b1 = V.load(pb + bNext)
-            var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
-            x = V(repeating: pa[1 * aRow]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
-            x = V(repeating: pa[2 * aRow]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
-            x = V(repeating: pa[3 * aRow]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
-            x = V(repeating: pa[4 * aRow]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
-            x = V(repeating: pa[5 * aRow]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
-            x = V(repeating: pa[6 * aRow]); V.madd(&c60, x, b0); V.madd(&c61, x, b1)
-            x = V(repeating: pa[7 * aRow]); V.madd(&c70, x, b0); V.madd(&c71, x, b1)
-            x = V(repeating: pa[8 * aRow]); V.madd(&c80, x, b0); V.madd(&c81, x, b1)
-            x = V(repeating: pa[9 * aRow]); V.madd(&c90, x, b0); V.madd(&c91, x, b1)
-            x = V(repeating: pa[10 * aRow]); V.madd(&ca0, x, b0); V.madd(&ca1, x, b1)
-            x = V(repeating: pa[11 * aRow]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
-            pa += aStep; pb += ldb
+        var k = 0
+        while k + 4 <= kc {
+            do {
+                let b0 = V.load(pb), b1 = V.load(pb + bNext)
+                var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
+                x = V(repeating: pa[aRow]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
+                x = V(repeating: pa[2 * aRow]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
+                x = V(repeating: pa[3 * aRow]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
+                x = V(repeating: pa[4 * aRow]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
+                x = V(repeating: pa[5 * aRow]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
+                x = V(repeating: pa[6 * aRow]); V.madd(&c60, x, b0); V.madd(&c61, x, b1)
+                x = V(repeating: pa[7 * aRow]); V.madd(&c70, x, b0); V.madd(&c71, x, b1)
+                x = V(repeating: pa[8 * aRow]); V.madd(&c80, x, b0); V.madd(&c81, x, b1)
+                x = V(repeating: pa[9 * aRow]); V.madd(&c90, x, b0); V.madd(&c91, x, b1)
+                x = V(repeating: pa[10 * aRow]); V.madd(&ca0, x, b0); V.madd(&ca1, x, b1)
+                x = V(repeating: pa[11 * aRow]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
+            }
+            do {
+                let b0 = V.load(pb + ldb), b1 = V.load(pb + ldb + bNext)
+                var x = V(repeating: pa[1 * aStep]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
+                x = V(repeating: pa[aRow + 1 * aStep]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
+                x = V(repeating: pa[2 * aRow + 1 * aStep]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
+                x = V(repeating: pa[3 * aRow + 1 * aStep]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
+                x = V(repeating: pa[4 * aRow + 1 * aStep]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
+                x = V(repeating: pa[5 * aRow + 1 * aStep]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
+                x = V(repeating: pa[6 * aRow + 1 * aStep]); V.madd(&c60, x, b0); V.madd(&c61, x, b1)
+                x = V(repeating: pa[7 * aRow + 1 * aStep]); V.madd(&c70, x, b0); V.madd(&c71, x, b1)
+                x = V(repeating: pa[8 * aRow + 1 * aStep]); V.madd(&c80, x, b0); V.madd(&c81, x, b1)
+                x = V(repeating: pa[9 * aRow + 1 * aStep]); V.madd(&c90, x, b0); V.madd(&c91, x, b1)
+                x = V(repeating: pa[10 * aRow + 1 * aStep]); V.madd(&ca0, x, b0); V.madd(&ca1, x, b1)
+                x = V(repeating: pa[11 * aRow + 1 * aStep]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
+            }
+            do {
+                let b0 = V.load(pb + 2 * ldb), b1 = V.load(pb + 2 * ldb + bNext)
+                var x = V(repeating: pa[2 * aStep]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
+                x = V(repeating: pa[aRow + 2 * aStep]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
+                x = V(repeating: pa[2 * aRow + 2 * aStep]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
+                x = V(repeating: pa[3 * aRow + 2 * aStep]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
+                x = V(repeating: pa[4 * aRow + 2 * aStep]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
+                x = V(repeating: pa[5 * aRow + 2 * aStep]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
+                x = V(repeating: pa[6 * aRow + 2 * aStep]); V.madd(&c60, x, b0); V.madd(&c61, x, b1)
+                x = V(repeating: pa[7 * aRow + 2 * aStep]); V.madd(&c70, x, b0); V.madd(&c71, x, b1)
+                x = V(repeating: pa[8 * aRow + 2 * aStep]); V.madd(&c80, x, b0); V.madd(&c81, x, b1)
+                x = V(repeating: pa[9 * aRow + 2 * aStep]); V.madd(&c90, x, b0); V.madd(&c91, x, b1)
+                x = V(repeating: pa[10 * aRow + 2 * aStep]); V.madd(&ca0, x, b0); V.madd(&ca1, x, b1)
+                x = V(repeating: pa[11 * aRow + 2 * aStep]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
+            }
+            do {
+                let b0 = V.load(pb + 3 * ldb), b1 = V.load(pb + 3 * ldb + bNext)
+                var x = V(repeating: pa[3 * aStep]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
+                x = V(repeating: pa[aRow + 3 * aStep]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
+                x = V(repeating: pa[2 * aRow + 3 * aStep]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
+                x = V(repeating: pa[3 * aRow + 3 * aStep]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
+                x = V(repeating: pa[4 * aRow + 3 * aStep]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
+                x = V(repeating: pa[5 * aRow + 3 * aStep]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
+                x = V(repeating: pa[6 * aRow + 3 * aStep]); V.madd(&c60, x, b0); V.madd(&c61, x, b1)
+                x = V(repeating: pa[7 * aRow + 3 * aStep]); V.madd(&c70, x, b0); V.madd(&c71, x, b1)
+                x = V(repeating: pa[8 * aRow + 3 * aStep]); V.madd(&c80, x, b0); V.madd(&c81, x, b1)
+                x = V(repeating: pa[9 * aRow + 3 * aStep]); V.madd(&c90, x, b0); V.madd(&c91, x, b1)
+                x = V(repeating: pa[10 * aRow + 3 * aStep]); V.madd(&ca0, x, b0); V.madd(&ca1, x, b1)
+                x = V(repeating: pa[11 * aRow + 3 * aStep]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
+            }
+            pa += 4 * aStep; pb += 4 * ldb; k += 4
+        }
+        while k < kc {
+            do {
+                let b0 = V.load(pb), b1 = V.load(pb + bNext)
+                var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
+                x = V(repeating: pa[aRow]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
+                x = V(repeating: pa[2 * aRow]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
+                x = V(repeating: pa[3 * aRow]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
+                x = V(repeating: pa[4 * aRow]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
+                x = V(repeating: pa[5 * aRow]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
+                x = V(repeating: pa[6 * aRow]); V.madd(&c60, x, b0); V.madd(&c61, x, b1)
+                x = V(repeating: pa[7 * aRow]); V.madd(&c70, x, b0); V.madd(&c71, x, b1)
+                x = V(repeating: pa[8 * aRow]); V.madd(&c80, x, b0); V.madd(&c81, x, b1)
+                x = V(repeating: pa[9 * aRow]); V.madd(&c90, x, b0); V.madd(&c91, x, b1)
+                x = V(repeating: pa[10 * aRow]); V.madd(&ca0, x, b0); V.madd(&ca1, x, b1)
+                x = V(repeating: pa[11 * aRow]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
+            }
+            pa += aStep; pb += ldb; k += 1
         }
         if rows == 12 && cols == 2 * w {
             finishRow(c00, c01, c + 0 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 0, col: col)

@@ -730,6 +730,10 @@ static void test_info(const fixture *fx, const tessera_model *m, const tessera_m
           "%s info: pos_resize %d is known", n, (int)info->pos_resize);
     check(info->isa >= TESSERA_ISA_PORTABLE && info->isa <= TESSERA_ISA_AVX512,
           "%s info: isa %d is a concrete variant", n, (int)info->isa);
+    check(info->gemm_kc > 0 && info->gemm_mc > 0, "%s info: GEMM blocking kc %d mc %d", n, (int)info->gemm_kc,
+          (int)info->gemm_mc);
+    check(memchr(info->blocking_source, '\0', sizeof info->blocking_source) != NULL && info->blocking_source[0] != '\0',
+          "%s info: blocking_source \"%.16s\" non-empty and terminated", n, info->blocking_source);
     check(memchr(info->isa_name, '\0', sizeof info->isa_name) != NULL && info->isa_name[0] != '\0',
           "%s info: isa_name \"%.16s\" non-empty and terminated", n, info->isa_name);
     check(memchr(info->architecture, '\0', sizeof info->architecture) != NULL && info->architecture[0] != '\0',

@@ -58,6 +58,8 @@ def test_info_is_consistent(loaded):
     assert i.isa in (tessera.ISA_PORTABLE, tessera.ISA_AVX2, tessera.ISA_AVX512)
     assert i.isa_name, "isa_name is empty"
     assert i.architecture, "architecture is empty"
+    assert i.gemm_kc > 0 and i.gemm_mc > 0, (i.gemm_kc, i.gemm_mc)
+    assert i.blocking_source in ("tuned", "cached", "formula", "environment"), i.blocking_source
     assert all(s > 0 for s in i.image_std), i.image_std
     assert all(np.isfinite(i.image_mean)), i.image_mean
     d, m_, L = i.hidden_size, i.mlp_size, i.num_layers

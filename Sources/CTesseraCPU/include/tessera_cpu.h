@@ -9,4 +9,6 @@ TESSERA_HIDDEN int tessera_cpu_has_avx2_fma(void);
 TESSERA_HIDDEN int tessera_cpu_has_avx512(void);
 /* The number of CPUs this process may run on (sched_getaffinity). */
 TESSERA_HIDDEN int tessera_cpu_available(void);
+/* Vendor, family/model/stepping and brand string, NUL-terminated in `out`. */
+TESSERA_HIDDEN void tessera_cpu_identity(char *out, int size);
 #endif

@@ -29,6 +29,10 @@ enum ModelInfo {
         i.l2_bytes = Machine.caches.l2
         withUnsafeMutableBytes(of: &i.isa_name) { copyCString(kernels.name, into: $0) }
         withUnsafeMutableBytes(of: &i.architecture) { copyCString(s.architecture, into: $0) }
+        let chosen = BlockingChoice.blocking(for: s, table: kernels)
+        i.gemm_kc = Int32(chosen.blocking.kc)
+        i.gemm_mc = Int32(chosen.blocking.mc)
+        withUnsafeMutableBytes(of: &i.blocking_source) { copyCString(chosen.source, into: $0) }
         return i
     }
 

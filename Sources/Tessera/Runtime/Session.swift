@@ -69,7 +69,7 @@ final class Session {
         gridH = h / s.patch; gridW = w / s.patch
         tokens = s.prefixTokens + gridH * gridW
         table = chosen ?? Machine.table(isa)
-        blocking = GemmBlocking.forCaches(l1: Machine.caches.l1, l2: Machine.caches.l2, mr: table.gemmMR, nr: table.gemmNR)
+        blocking = BlockingChoice.blocking(for: s, table: table).blocking
         let threads = o.threads == 0 ? Machine.availableCores : o.threads
 
         // Sizes from the options: check them before allocating anything.

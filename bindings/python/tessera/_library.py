@@ -111,6 +111,9 @@ class tessera_model_info(ctypes.Structure):
         ("l2_bytes", ctypes.c_size_t),
         ("isa_name", ctypes.c_char * 16),
         ("architecture", ctypes.c_char * 64),
+        ("gemm_kc", ctypes.c_int32),
+        ("gemm_mc", ctypes.c_int32),
+        ("blocking_source", ctypes.c_char * 16),
     ]
 
 

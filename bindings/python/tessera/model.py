@@ -89,6 +89,9 @@ class ModelInfo:
     l2_bytes: int
     isa_name: str
     architecture: str
+    gemm_kc: int                     # GEMM blocking on this CPU (timed, cached per user)
+    gemm_mc: int
+    blocking_source: str             # "tuned", "cached", "formula" or "environment"
 
     @property
     def family_name(self) -> str:
@@ -107,7 +110,7 @@ class ModelInfo:
             v = getattr(raw, name)
             if name in ("image_mean", "image_std"):
                 v = tuple(float(x) for x in v)
-            elif name in ("isa_name", "architecture"):
+            elif name in ("isa_name", "architecture", "blocking_source"):
                 v = _c.decode(v)
             values[name] = v
         return cls(**values)
