@@ -35,7 +35,9 @@ func storePartial<V: VectorFloat>(_ v: V, _ p: UnsafeMutablePointer<Float>, _ n:
 
 /// Adds the previous partial sums (unless first) and, on the last K block,
 /// applies the epilogue; then stores one row of a tile (two vectors).
-@inline(__always)
+/// Transparent: `@inline(__always)` left it a call per row (and all 24
+/// accumulators spilled around the calls) once the kernels grew.
+@_transparent
 func finishRow<V: VectorFloat>(_ x0: V, _ x1: V, _ c: UnsafeMutablePointer<Float>, cols: Int,
                                first: Bool, last: Bool, _ ep: GemmEpilogue, row: Int, col: Int) {
     let w = V.scalarCount
@@ -114,16 +116,59 @@ enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
         var c40 = V(repeating: 0), c41 = V(repeating: 0)
         var c50 = V(repeating: 0), c51 = V(repeating: 0)
         prefetchTile(c, ldc: ldc, rows: rows, bytesPerRow: 8 * w, last: last, epilogue, row: row, col: col)
+        // Four steps of k per pass, as in Kernel12x2.
         var pa = a, pb = b
-        for _ in 0..<kc {
-            let b0 = V.load(pb), b1 = V.load(pb + bNext)
-            var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
-            x = V(repeating: pa[1 * aRow]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
-            x = V(repeating: pa[2 * aRow]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
-            x = V(repeating: pa[3 * aRow]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
-            x = V(repeating: pa[4 * aRow]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
-            x = V(repeating: pa[5 * aRow]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
-            pa += aStep; pb += ldb
+        var k = 0
+        while k + 4 <= kc {
+            do {
+                let b0 = V.load(pb), b1 = V.load(pb + bNext)
+                var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
+                x = V(repeating: pa[aRow]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
+                x = V(repeating: pa[2 * aRow]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
+                x = V(repeating: pa[3 * aRow]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
+                x = V(repeating: pa[4 * aRow]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
+                x = V(repeating: pa[5 * aRow]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
+            }
+            do {
+                let b0 = V.load(pb + ldb), b1 = V.load(pb + ldb + bNext)
+                var x = V(repeating: pa[aStep]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
+                x = V(repeating: pa[aRow + aStep]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
+                x = V(repeating: pa[2 * aRow + aStep]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
+                x = V(repeating: pa[3 * aRow + aStep]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
+                x = V(repeating: pa[4 * aRow + aStep]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
+                x = V(repeating: pa[5 * aRow + aStep]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
+            }
+            do {
+                let b0 = V.load(pb + 2 * ldb), b1 = V.load(pb + 2 * ldb + bNext)
+                var x = V(repeating: pa[2 * aStep]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
+                x = V(repeating: pa[aRow + 2 * aStep]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
+                x = V(repeating: pa[2 * aRow + 2 * aStep]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
+                x = V(repeating: pa[3 * aRow + 2 * aStep]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
+                x = V(repeating: pa[4 * aRow + 2 * aStep]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
+                x = V(repeating: pa[5 * aRow + 2 * aStep]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
+            }
+            do {
+                let b0 = V.load(pb + 3 * ldb), b1 = V.load(pb + 3 * ldb + bNext)
+                var x = V(repeating: pa[3 * aStep]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
+                x = V(repeating: pa[aRow + 3 * aStep]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
+                x = V(repeating: pa[2 * aRow + 3 * aStep]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
+                x = V(repeating: pa[3 * aRow + 3 * aStep]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
+                x = V(repeating: pa[4 * aRow + 3 * aStep]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
+                x = V(repeating: pa[5 * aRow + 3 * aStep]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
+            }
+            pa += 4 * aStep; pb += 4 * ldb; k += 4
+        }
+        while k < kc {
+            do {
+                let b0 = V.load(pb), b1 = V.load(pb + bNext)
+                var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
+                x = V(repeating: pa[aRow]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
+                x = V(repeating: pa[2 * aRow]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
+                x = V(repeating: pa[3 * aRow]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
+                x = V(repeating: pa[4 * aRow]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
+                x = V(repeating: pa[5 * aRow]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
+            }
+            pa += aStep; pb += ldb; k += 1
         }
         if rows == 6 && cols == 2 * w {
             finishRow(c00, c01, c + 0 * ldc, cols: 2 * w, first: first, last: last, epilogue, row: row + 0, col: col)
