@@ -98,7 +98,7 @@ if args.contains("--tune") {
         let flops = tuneShapes.reduce(0.0) { $0 + 2.0 * Double($1.m * $1.k * min($1.n, columns)) }
         let t0 = now()
         let results = BlockingTuner.measure(gemm: { table.gemm($0, 0, 1) }, shapes: tuneShapes, candidates: cands,
-                                            rounds: rounds, maxColumns: columns, clock: now)
+                                            rounds: rounds, maxColumns: columns, coldBytes: cold ? 32 << 20 : 0, clock: now)
         let chosen = BlockingTuner.choose(results, preferred: cands[0])
         print("\n\(table.name): \(cands.count) candidates, \(rounds) rounds, \(fixed(now() - t0, 2)) s; chosen kc \(chosen.kc) mc \(chosen.mc)")
         print("     kc     mc   GFLOP/s")

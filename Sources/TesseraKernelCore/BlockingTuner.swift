@@ -46,35 +46,48 @@ public enum BlockingTuner {
     /// is run with a slice of at most `maxColumns` columns of C (the kernels
     /// sweep B's slivers one after another, so a slice behaves like the
     /// whole, at a fraction of the time).
+    ///
+    /// With `coldBytes` > 0 each run reads its weights from the next of as
+    /// many copies as fill that many bytes (all shapes together), so that
+    /// they come from beyond L2,
+    /// as a model's layers do: with weights in cache, splitting the rows
+    /// into small blocks looked fastest, while in a model each block then
+    /// streams the weights from memory again (ViT-B, Xeon: mc 96 was 5–8 %
+    /// slower end to end than one block of all rows).
     public static func measure(gemm: (GemmArgs) -> Void, shapes: [Shape], candidates: [GemmBlocking],
-                               rounds: Int, maxColumns: Int = 256, clock: () -> Double) -> [Result] {
+                               rounds: Int, maxColumns: Int = 256, coldBytes: Int = 0,
+                               clock: () -> Double) -> [Result] {
         guard !candidates.isEmpty, !shapes.isEmpty else { return [] }
         let maxScratch = candidates.map(\.scratchFloats).max() ?? 0
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: maxScratch)
         scratch.initialize(repeating: 0, count: maxScratch)
         defer { scratch.deallocate() }
-        struct Buffers { var a, b, c: UnsafeMutablePointer<Float>; var shape: Shape }
+        struct Buffers { var a, b, c: UnsafeMutablePointer<Float>; var shape: Shape; var copies: Int; var count: Int }
         let buffers: [Buffers] = shapes.map { s0 in
             var s = s0
             s.n = min(s.n, maxColumns)
             let a = UnsafeMutablePointer<Float>.allocate(capacity: max(1, s.m * s.k))
             for i in 0..<(s.m * s.k) { a[i] = Float(i % 17) * 0.01 - 0.08 }
             let count = GemmLayout.packedCount(n: s.n, k: s.k)
-            let b = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
-            for i in 0..<count { b[i] = Float(i % 13) * 0.01 - 0.06 }
+            let copies = max(1, coldBytes / max(1, count * 4 * shapes.count))
+            let b = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count * copies))
+            for i in 0..<(count * copies) { b[i] = Float(i % 13) * 0.01 - 0.06 }
             let c = UnsafeMutablePointer<Float>.allocate(capacity: max(1, s.m * s.n))
             c.initialize(repeating: 0, count: s.m * s.n)
-            return Buffers(a: a, b: b, c: c, shape: s)
+            return Buffers(a: a, b: b, c: c, shape: s, copies: copies, count: count)
         }
         defer { for b in buffers { b.a.deallocate(); b.b.deallocate(); b.c.deallocate() } }
         var best = [[Double]](repeating: [Double](repeating: .infinity, count: shapes.count), count: candidates.count)
+        var run = 0
         for round in 0..<max(1, rounds) {
             // Alternate the direction, so that no candidate always follows the same one.
             let order = round % 2 == 0 ? Array(candidates.indices) : candidates.indices.reversed()
             for ci in order {
                 for (si, buf) in buffers.enumerated() {
                     let s = buf.shape
-                    let g = GemmArgs(m: s.m, n: s.n, k: s.k, a: buf.a, lda: s.k, b: buf.b, c: buf.c, ldc: s.n,
+                    let b = buf.b + (run % buf.copies) * buf.count
+                    run += 1
+                    let g = GemmArgs(m: s.m, n: s.n, k: s.k, a: buf.a, lda: s.k, b: b, c: buf.c, ldc: s.n,
                                      epilogue: GemmEpilogue(), blocking: candidates[ci],
                                      scratch: scratch, scratchStride: maxScratch)
                     let t0 = clock()

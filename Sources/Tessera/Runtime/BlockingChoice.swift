@@ -8,8 +8,9 @@ import TesseraKernelCore
 /// The GEMM blocking that sessions of a model use on this CPU with a kernel
 /// variant. Timed once on the model's own GEMM shapes (BlockingTuner) and
 /// remembered: in the process, and in a small file per user, so that later
-/// processes on the same CPU skip the timing (about a quarter of a second
-/// for ViT-B). Every session of a model on a variant gets the same blocking,
+/// processes on the same CPU skip the timing (about half a second for
+/// ViT-B; the weights are read from 8 × L2 of copies, as a model's layers
+/// come from memory, not from cache). Every session of a model on a variant gets the same blocking,
 /// so outputs do not depend on which session computed them.
 ///
 /// TESSERA_BLOCKING overrides: `formula` (the cache-size formula, no
@@ -63,7 +64,8 @@ enum BlockingChoice {
             } else {
                 let candidates = BlockingTuner.candidates(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
                 let results = BlockingTuner.measure(gemm: { table.gemm($0, 0, 1) }, shapes: shapes,
-                                                    candidates: candidates, rounds: 3, clock: monotonicSeconds)
+                                                    candidates: candidates, rounds: 3, coldBytes: 8 * Machine.caches.l2,
+                                                    clock: monotonicSeconds)
                 chosen = Chosen(blocking: BlockingTuner.choose(results, preferred: formula), source: "tuned")
                 writeCache(key: key, chosen.blocking)
             }

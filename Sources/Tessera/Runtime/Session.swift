@@ -147,15 +147,17 @@ final class Session {
         defer { busy.store(false, ordering: .releasing) }
         lastImages = 0
         let executor = Executor(session: self, images: images, input: input)
-        if let profile {
-            for (i, op) in plan.ops.enumerated() {
-                let t0 = OpProfile.now()
-                executor.execute(op)
-                profile.add(i, OpProfile.now() - t0)
+        pool.busy {
+            if let profile {
+                for (i, op) in plan.ops.enumerated() {
+                    let t0 = OpProfile.now()
+                    executor.execute(op)
+                    profile.add(i, OpProfile.now() - t0)
+                }
+                profile.finishRun()
+            } else {
+                for op in plan.ops { executor.execute(op) }
             }
-            profile.finishRun()
-        } else {
-            for op in plan.ops { executor.execute(op) }
         }
         lastImages = images
     }

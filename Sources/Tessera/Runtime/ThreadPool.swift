@@ -5,10 +5,14 @@ import Synchronization
 
 /// A fixed set of worker threads that run one parallel region at a time.
 /// Work is split by the caller statically by thread index; the pool only
-/// starts and joins. Between regions of a run a worker spins briefly (a few
-/// tens of microseconds) on the region counter, so the next region starts
-/// without a wake-up; past that it sleeps on a condition variable, so an idle
-/// session costs no CPU and a host that embeds Tessera keeps its cores.
+/// starts and joins. While a run is in progress (`busy`) a worker that has
+/// finished its share spins on the region counter, so the next region starts
+/// without a wake-up: a region whose shares end unevenly (attention's six
+/// heads on two threads) used to outlast the short spin, and the next
+/// region then waited for a woken thread (tens of microseconds under a
+/// hypervisor, for each of a run's hundred regions). Outside a run a worker
+/// spins a few tens of microseconds, then sleeps on a condition variable, so
+/// an idle session costs no CPU and a host that embeds Tessera keeps its cores.
 final class ThreadPool {
     /// Threads taking part in a region, the calling thread included.
     let count: Int
@@ -21,6 +25,8 @@ final class ThreadPool {
     /// Workers still running the current region.
     private let pending = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
+    /// Set for the length of a run (`busy(_:)`): workers spin instead of sleeping.
+    private let inRun = Atomic<Bool>(false)
     /// The region's work: a C function pointer and its context, so that
     /// starting a region allocates nothing (a stored Swift closure would).
     typealias Task = @convention(c) (UnsafeMutableRawPointer, Int, Int) -> Void
@@ -80,8 +86,8 @@ final class ThreadPool {
         while true {
             // Spin a little: the next region of a run usually starts soon.
             var polls = 0
-            while generation.load(ordering: .acquiring) == seen && polls < ThreadPool.spinPolls
-                    && !stopping.load(ordering: .relaxed) {
+            while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed)
+                    && (polls < ThreadPool.spinPolls || inRun.load(ordering: .relaxed)) {
                 polls += 1
             }
             if generation.load(ordering: .acquiring) == seen {
@@ -123,6 +129,14 @@ final class ThreadPool {
         }
         self.task = nil
         self.context = nil
+    }
+
+    /// Runs `body` (a run's regions) with the workers spinning between regions.
+    func busy(_ body: () throws -> Void) rethrows {
+        if count == 1 { try body(); return }
+        inRun.store(true, ordering: .relaxed)
+        defer { inRun.store(false, ordering: .relaxed) }
+        try body()
     }
 
     /// Runs task over `value` (the job's arguments) on every thread.
