@@ -148,7 +148,7 @@ OV_CONFIG_KEYS = ("INFERENCE_NUM_THREADS", "NUM_STREAMS", "PERFORMANCE_HINT",
                   "INFERENCE_PRECISION_HINT", "ENABLE_CPU_PINNING", "SCHEDULING_CORE_TYPE")
 
 
-def ov_compile(d: Path, res, threads, batch):
+def ov_compile(d: Path, res, threads, batch, precision="f32"):
     import openvino as ov
     core = ov.Core()
     model = core.read_model(str(d / "model.onnx"))
@@ -156,10 +156,12 @@ def ov_compile(d: Path, res, threads, batch):
     config = {
         "INFERENCE_NUM_THREADS": threads,
         "PERFORMANCE_HINT": "LATENCY",
-        # fp32 like every other runtime here (OpenVINO would pick bf16 on a
-        # CPU with AVX-512 BF16 or AMX otherwise)
-        "INFERENCE_PRECISION_HINT": "f32",
     }
+    # fp32 like every other runtime here (OpenVINO would pick bf16 on a
+    # CPU with AVX-512 BF16 or AMX otherwise); precision=None leaves
+    # OpenVINO's default, to show what a user gets without the hint.
+    if precision:
+        config["INFERENCE_PRECISION_HINT"] = precision
     compiled = core.compile_model(model, "CPU", config)
     props = {}
     for k in OV_CONFIG_KEYS:
@@ -170,10 +172,10 @@ def ov_compile(d: Path, res, threads, batch):
     return compiled, props
 
 
-def run_openvino(d: Path, res, threads, batch, runs, warmup):
+def run_openvino(d: Path, res, threads, batch, runs, warmup, precision="f32"):
     import openvino as ov
     t0 = time.perf_counter()
-    compiled, props = ov_compile(d, res, threads, batch)
+    compiled, props = ov_compile(d, res, threads, batch, precision)
     req = compiled.create_infer_request()
     load_s = time.perf_counter() - t0
     x = make_input(batch, res)
@@ -225,6 +227,8 @@ def bench(runtime, model, res, threads, batch, runs, warmup):
         out = run_onnxruntime(d, res, threads, batch, runs, warmup)
     elif runtime == "openvino":
         out = run_openvino(d, res, threads, batch, runs, warmup)
+    elif runtime == "openvino-default":
+        out = run_openvino(d, res, threads, batch, runs, warmup, precision=None)
     elif runtime == "torch":
         out = run_torch(d, res, threads, batch, runs, warmup)
     else:
