@@ -43,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BIN = HERE / ".bin"
 MODELS = HERE / ".models"
-RUNTIMES = ("tessera-c", "tessera-c-avx2", "tessera-py", "onnxruntime", "openvino", "torch")
+RUNTIMES = ("tessera-c", "tessera-c-avx2", "tessera-py", "onnxruntime", "openvino", "openvino-default", "torch")
 INPUT_SEED = 20240601
 
 
