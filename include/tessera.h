@@ -15,7 +15,11 @@
  *    concurrent run on the same session returns TESSERA_ERR_BUSY.
  *  - Structs that carry struct_size come from their *_default_options()
  *    function (or are zeroed with struct_size set) so that fields can be
- *    added later without breaking callers.
+ *    added later without breaking callers: tessera_session_create takes
+ *    options of any struct_size from the end of `batch` on, fields past the
+ *    caller's struct_size taking their defaults, and a longer struct (a
+ *    newer header) when its unknown fields are zero (else
+ *    TESSERA_ERR_UNSUPPORTED); tessera_model_get_info fills what fits.
  */
 #ifndef TESSERA_H
 #define TESSERA_H

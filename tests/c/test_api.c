@@ -1361,8 +1361,39 @@ static void test_argument_errors(const fixture *fx) {
     expect_fail(&c, inv, "session_create with options.struct_size 0");
     o = tessera_session_default_options(); o.struct_size = sizeof(size_t);
     expect_fail(&c, inv, "session_create with options.struct_size 8 (too small)");
-    o = tessera_session_default_options(); o.struct_size = offsetof(tessera_session_options, isa);
-    expect_fail(&c, inv, "session_create with options.struct_size short of the last field");
+    o = tessera_session_default_options(); o.struct_size = (size_t)1 << 40;
+    expect_fail(&c, inv, "session_create with options.struct_size 2^40");
+    /* An older caller's shorter struct: the fields past its size take their
+     * defaults, whatever lies there. */
+    o = tessera_session_default_options(); o.struct_size = offsetof(tessera_session_options, layers_mask);
+    o.layers_mask = ~(uint64_t)0; o.isa = 99; o.max_arena_bytes = 1;
+    {
+        tessera_session *s = NULL;
+        tessera_status st = tessera_session_create(m, &o, &s);
+        check(st == TESSERA_OK && s != NULL,
+              "session_create with struct_size %zu (up to num_threads) -> %s; the fields beyond take their defaults",
+              o.struct_size, tessera_status_string(st));
+        tessera_session_free(s);
+    }
+    /* A newer caller's longer struct: accepted while the unknown tail is zero. */
+    {
+        _Alignas(8) unsigned char longer[sizeof(tessera_session_options) + 16];
+        memset(longer, 0, sizeof longer);
+        tessera_session_options d = tessera_session_default_options();
+        d.struct_size = sizeof longer;
+        memcpy(longer, &d, sizeof d);
+        tessera_session *s = NULL;
+        tessera_status st = tessera_session_create(m, (const tessera_session_options *)longer, &s);
+        check(st == TESSERA_OK && s != NULL, "session_create with a longer struct, zero tail -> %s",
+              tessera_status_string(st));
+        tessera_session_free(s);
+        longer[sizeof d + 3] = 1;
+        s = NULL;
+        st = tessera_session_create(m, (const tessera_session_options *)longer, &s);
+        check(st == TESSERA_ERR_UNSUPPORTED && s == NULL,
+              "session_create with a longer struct, a tail byte set -> %s (want unsupported); message: \"%s\"",
+              tessera_status_string(st), tessera_last_error());
+    }
 
     /* Sizes and options. */
     char what[200];

@@ -87,11 +87,7 @@ public func tessera_session_create(_ model: OpaquePointer?, _ options: UnsafePoi
         let mh = try Handles.model(model)
         var o = Session.Options()
         if let options {
-            let size = MemoryLayout<tessera_session_options>.size
-            guard options.pointee.struct_size >= size else {
-                throw TesseraError.invalid("options->struct_size is \(options.pointee.struct_size); expected \(size) (use tessera_session_default_options())")
-            }
-            let v = options.pointee
+            let v = try sessionOptions(options)
             o.batch = Int(v.batch)
             o.height = Int(v.height)
             o.width = Int(v.width)
@@ -111,6 +107,31 @@ public func tessera_session_create(_ model: OpaquePointer?, _ options: UnsafePoi
         let session = try Session(model: mh.model, options: o)
         out.pointee = Handles.register(SessionHandle(session, mh), .session)
     }
+}
+
+/// The caller's options over the defaults, as far as its struct_size
+/// reaches: a program built against an older header (a shorter struct)
+/// gets the defaults for the fields it does not know; a newer, longer one
+/// is accepted when the fields this library does not know are zero.
+func sessionOptions(_ p: UnsafePointer<tessera_session_options>) throws -> tessera_session_options {
+    let size = MemoryLayout<tessera_session_options>.size
+    let given = UnsafeRawPointer(p).loadUnaligned(as: Int.self)
+    let minimum = MemoryLayout<tessera_session_options>.offset(of: \.batch)! + 4
+    guard given >= minimum, given <= 1 << 16 else {
+        throw TesseraError.invalid("options->struct_size is \(given); expected \(minimum)...\(size) (sizeof(tessera_session_options), from tessera_session_default_options()), or larger with the fields past \(size) zero")
+    }
+    if given > size {
+        let extra = UnsafeRawBufferPointer(start: UnsafeRawPointer(p) + size, count: given - size)
+        if let at = extra.firstIndex(where: { $0 != 0 }) {
+            throw TesseraError.unsupported("options->struct_size is \(given) and byte \(size + at) is set; this library knows the first \(size) bytes of tessera_session_options (a newer tessera.h asks for something it cannot do)")
+        }
+    }
+    var v = tessera_session_default_options()
+    withUnsafeMutableBytes(of: &v) { dst in
+        dst.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(p), count: min(given, size)))
+    }
+    v.struct_size = size
+    return v
 }
 
 @c @implementation

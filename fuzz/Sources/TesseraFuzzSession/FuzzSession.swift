@@ -16,7 +16,10 @@
 //   19    8    layers_mask  (u64; sane: v & the model's layers)
 //   27    8    max_arena_bytes (u64; sane: 0 or a small cap when v % 4 == 0)
 //   35    4    isa          (i32; sane: v % 3 = auto, portable, avx2)
-//   39    1    struct_size  (raw only: the byte as struct_size)
+//   39    1    struct_size  (raw only: the byte as struct_size; then batch, height and
+//                             width are sane, since the arena cap may lie past it. The
+//                             options lie at the start of 256 readable bytes whose tail
+//                             is zero, or set when the byte is odd)
 //   40    8    images       (u64; sane: 1 + v % batch)
 //   48    1    output requests n (mod 9), then per request: u8 kind, i8 capacity delta, i32 raw which
 //   ...        pixel bytes (repeated to fill the input; float inputs use them as float bit patterns)
@@ -130,7 +133,14 @@ public func fuzzSession(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if arena <= 0 || arena > arenaCap { arena = arenaCap }
     o.max_arena_bytes = arena
     o.isa = bflags & 2 != 0 ? isaV : Int32(UInt32(bitPattern: isaV) % 3)
-    if a & 32 != 0 { o.struct_size = Int(ssV) }
+    if a & 32 != 0 {
+        // A raw struct_size: fields past it take their defaults, the arena
+        // cap among them, so the sizes stay small here.
+        o.struct_size = Int(ssV)
+        o.batch = 1 + Int32(UInt32(bitPattern: batchV) % 3)
+        o.height = Int32(patch) * Int32(UInt32(bitPattern: hV) % 9)
+        o.width = Int32(patch) * Int32(UInt32(bitPattern: wV) % 9)
+    }
     let optionsNull = a & 1 != 0
     let sane = a & (2 | 4 | 8 | 16 | 32) == 0 && bflags & (1 | 2) == 0
 
@@ -146,7 +156,16 @@ public func fuzzSession(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         // NULL options mean the defaults, which have no arena cap; the fixtures are tiny.
         created = check(tessera_session_create(model, nil, &session), "tessera_session_create(NULL options)")
     } else {
-        created = check(tessera_session_create(model, &o, &session), "tessera_session_create")
+        // The options at the start of 256 readable bytes, as a caller with a
+        // longer struct (a newer header) would pass them; the tail is zero,
+        // or set when the struct_size byte is odd.
+        var longer = [UInt8](repeating: 0, count: 256)
+        withUnsafeBytes(of: &o) { src in longer.withUnsafeMutableBytes { dst in dst.copyMemory(from: src) } }
+        if ssV & 1 != 0 { longer[255] = 1 }
+        created = longer.withUnsafeBytes { raw in
+            check(tessera_session_create(model, raw.baseAddress!.assumingMemoryBound(to: tessera_session_options.self),
+                                         &session), "tessera_session_create")
+        }
     }
     if let fresh { tessera_model_free(fresh) }  // the session keeps the model alive
     if sane && (optionsNull || arenaV % 4 != 0) && created != TESSERA_OK {
