@@ -89,6 +89,10 @@ final class ThreadPool {
             while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed)
                     && (polls < ThreadPool.spinPolls || inRun.load(ordering: .relaxed)) {
                 polls += 1
+                // Past the short spin, during a run: give the core to any
+                // other runnable thread (more threads than cores), else
+                // come straight back.
+                if polls >= ThreadPool.spinPolls { sched_yield() }
             }
             if generation.load(ordering: .acquiring) == seen {
                 pthread_mutex_lock(mutex)
