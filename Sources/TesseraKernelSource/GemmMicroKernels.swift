@@ -116,58 +116,29 @@ enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
         var c40 = V(repeating: 0), c41 = V(repeating: 0)
         var c50 = V(repeating: 0), c51 = V(repeating: 0)
         prefetchTile(c, ldc: ldc, rows: rows, bytesPerRow: 8 * w, last: last, epilogue, row: row, col: col)
+        // One step of k: two B vectors, each row's broadcast, 2·mr FMAs.
+        @inline(__always)
+        func step(_ pa: UnsafePointer<Float>, _ pb: UnsafePointer<Float>) {
+            let b0 = V.load(pb), b1 = V.load(pb + bNext)
+            var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
+            x = V(repeating: pa[aRow]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
+            x = V(repeating: pa[2 * aRow]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
+            x = V(repeating: pa[3 * aRow]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
+            x = V(repeating: pa[4 * aRow]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
+            x = V(repeating: pa[5 * aRow]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
+        }
         // Four steps of k per pass, as in Kernel12x2.
         var pa = a, pb = b
         var k = 0
         while k + 4 <= kc {
-            do {
-                let b0 = V.load(pb), b1 = V.load(pb + bNext)
-                var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
-                x = V(repeating: pa[aRow]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
-                x = V(repeating: pa[2 * aRow]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
-                x = V(repeating: pa[3 * aRow]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
-                x = V(repeating: pa[4 * aRow]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
-                x = V(repeating: pa[5 * aRow]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
-            }
-            do {
-                let b0 = V.load(pb + ldb), b1 = V.load(pb + ldb + bNext)
-                var x = V(repeating: pa[aStep]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
-                x = V(repeating: pa[aRow + aStep]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
-                x = V(repeating: pa[2 * aRow + aStep]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
-                x = V(repeating: pa[3 * aRow + aStep]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
-                x = V(repeating: pa[4 * aRow + aStep]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
-                x = V(repeating: pa[5 * aRow + aStep]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
-            }
-            do {
-                let b0 = V.load(pb + 2 * ldb), b1 = V.load(pb + 2 * ldb + bNext)
-                var x = V(repeating: pa[2 * aStep]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
-                x = V(repeating: pa[aRow + 2 * aStep]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
-                x = V(repeating: pa[2 * aRow + 2 * aStep]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
-                x = V(repeating: pa[3 * aRow + 2 * aStep]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
-                x = V(repeating: pa[4 * aRow + 2 * aStep]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
-                x = V(repeating: pa[5 * aRow + 2 * aStep]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
-            }
-            do {
-                let b0 = V.load(pb + 3 * ldb), b1 = V.load(pb + 3 * ldb + bNext)
-                var x = V(repeating: pa[3 * aStep]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
-                x = V(repeating: pa[aRow + 3 * aStep]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
-                x = V(repeating: pa[2 * aRow + 3 * aStep]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
-                x = V(repeating: pa[3 * aRow + 3 * aStep]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
-                x = V(repeating: pa[4 * aRow + 3 * aStep]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
-                x = V(repeating: pa[5 * aRow + 3 * aStep]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
-            }
+            step(pa, pb)
+            step(pa + aStep, pb + ldb)
+            step(pa + 2 * aStep, pb + 2 * ldb)
+            step(pa + 3 * aStep, pb + 3 * ldb)
             pa += 4 * aStep; pb += 4 * ldb; k += 4
         }
         while k < kc {
-            do {
-                let b0 = V.load(pb), b1 = V.load(pb + bNext)
-                var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
-                x = V(repeating: pa[aRow]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
-                x = V(repeating: pa[2 * aRow]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
-                x = V(repeating: pa[3 * aRow]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
-                x = V(repeating: pa[4 * aRow]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
-                x = V(repeating: pa[5 * aRow]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
-            }
+            step(pa, pb)
             pa += aStep; pb += ldb; k += 1
         }
         if rows == 6 && cols == 2 * w {
@@ -213,71 +184,32 @@ enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
         var ca0 = V(repeating: 0), ca1 = V(repeating: 0)
         var cb0 = V(repeating: 0), cb1 = V(repeating: 0)
         prefetchTile(c, ldc: ldc, rows: rows, bytesPerRow: 8 * w, last: last, epilogue, row: row, col: col)
+        // One step of k: two B vectors, each row's broadcast, 2·mr FMAs.
+        @inline(__always)
+        func step(_ pa: UnsafePointer<Float>, _ pb: UnsafePointer<Float>) {
+            let b0 = V.load(pb), b1 = V.load(pb + bNext)
+            var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
+            x = V(repeating: pa[aRow]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
+            x = V(repeating: pa[2 * aRow]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
+            x = V(repeating: pa[3 * aRow]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
+            x = V(repeating: pa[4 * aRow]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
+            x = V(repeating: pa[5 * aRow]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
+            x = V(repeating: pa[6 * aRow]); V.madd(&c60, x, b0); V.madd(&c61, x, b1)
+            x = V(repeating: pa[7 * aRow]); V.madd(&c70, x, b0); V.madd(&c71, x, b1)
+            x = V(repeating: pa[8 * aRow]); V.madd(&c80, x, b0); V.madd(&c81, x, b1)
+            x = V(repeating: pa[9 * aRow]); V.madd(&c90, x, b0); V.madd(&c91, x, b1)
+            x = V(repeating: pa[10 * aRow]); V.madd(&ca0, x, b0); V.madd(&ca1, x, b1)
+            x = V(repeating: pa[11 * aRow]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
+        }
         // Four steps of k per pass: the twelve rows' addresses are computed
         // once per pass, each then reached with a constant displacement.
         var pa = a, pb = b
         var k = 0
         while k + 4 <= kc {
-            do {
-                let b0 = V.load(pb), b1 = V.load(pb + bNext)
-                var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
-                x = V(repeating: pa[aRow]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
-                x = V(repeating: pa[2 * aRow]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
-                x = V(repeating: pa[3 * aRow]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
-                x = V(repeating: pa[4 * aRow]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
-                x = V(repeating: pa[5 * aRow]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
-                x = V(repeating: pa[6 * aRow]); V.madd(&c60, x, b0); V.madd(&c61, x, b1)
-                x = V(repeating: pa[7 * aRow]); V.madd(&c70, x, b0); V.madd(&c71, x, b1)
-                x = V(repeating: pa[8 * aRow]); V.madd(&c80, x, b0); V.madd(&c81, x, b1)
-                x = V(repeating: pa[9 * aRow]); V.madd(&c90, x, b0); V.madd(&c91, x, b1)
-                x = V(repeating: pa[10 * aRow]); V.madd(&ca0, x, b0); V.madd(&ca1, x, b1)
-                x = V(repeating: pa[11 * aRow]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
-            }
-            do {
-                let b0 = V.load(pb + ldb), b1 = V.load(pb + ldb + bNext)
-                var x = V(repeating: pa[1 * aStep]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
-                x = V(repeating: pa[aRow + 1 * aStep]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
-                x = V(repeating: pa[2 * aRow + 1 * aStep]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
-                x = V(repeating: pa[3 * aRow + 1 * aStep]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
-                x = V(repeating: pa[4 * aRow + 1 * aStep]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
-                x = V(repeating: pa[5 * aRow + 1 * aStep]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
-                x = V(repeating: pa[6 * aRow + 1 * aStep]); V.madd(&c60, x, b0); V.madd(&c61, x, b1)
-                x = V(repeating: pa[7 * aRow + 1 * aStep]); V.madd(&c70, x, b0); V.madd(&c71, x, b1)
-                x = V(repeating: pa[8 * aRow + 1 * aStep]); V.madd(&c80, x, b0); V.madd(&c81, x, b1)
-                x = V(repeating: pa[9 * aRow + 1 * aStep]); V.madd(&c90, x, b0); V.madd(&c91, x, b1)
-                x = V(repeating: pa[10 * aRow + 1 * aStep]); V.madd(&ca0, x, b0); V.madd(&ca1, x, b1)
-                x = V(repeating: pa[11 * aRow + 1 * aStep]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
-            }
-            do {
-                let b0 = V.load(pb + 2 * ldb), b1 = V.load(pb + 2 * ldb + bNext)
-                var x = V(repeating: pa[2 * aStep]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
-                x = V(repeating: pa[aRow + 2 * aStep]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
-                x = V(repeating: pa[2 * aRow + 2 * aStep]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
-                x = V(repeating: pa[3 * aRow + 2 * aStep]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
-                x = V(repeating: pa[4 * aRow + 2 * aStep]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
-                x = V(repeating: pa[5 * aRow + 2 * aStep]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
-                x = V(repeating: pa[6 * aRow + 2 * aStep]); V.madd(&c60, x, b0); V.madd(&c61, x, b1)
-                x = V(repeating: pa[7 * aRow + 2 * aStep]); V.madd(&c70, x, b0); V.madd(&c71, x, b1)
-                x = V(repeating: pa[8 * aRow + 2 * aStep]); V.madd(&c80, x, b0); V.madd(&c81, x, b1)
-                x = V(repeating: pa[9 * aRow + 2 * aStep]); V.madd(&c90, x, b0); V.madd(&c91, x, b1)
-                x = V(repeating: pa[10 * aRow + 2 * aStep]); V.madd(&ca0, x, b0); V.madd(&ca1, x, b1)
-                x = V(repeating: pa[11 * aRow + 2 * aStep]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
-            }
-            do {
-                let b0 = V.load(pb + 3 * ldb), b1 = V.load(pb + 3 * ldb + bNext)
-                var x = V(repeating: pa[3 * aStep]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
-                x = V(repeating: pa[aRow + 3 * aStep]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
-                x = V(repeating: pa[2 * aRow + 3 * aStep]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
-                x = V(repeating: pa[3 * aRow + 3 * aStep]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
-                x = V(repeating: pa[4 * aRow + 3 * aStep]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
-                x = V(repeating: pa[5 * aRow + 3 * aStep]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
-                x = V(repeating: pa[6 * aRow + 3 * aStep]); V.madd(&c60, x, b0); V.madd(&c61, x, b1)
-                x = V(repeating: pa[7 * aRow + 3 * aStep]); V.madd(&c70, x, b0); V.madd(&c71, x, b1)
-                x = V(repeating: pa[8 * aRow + 3 * aStep]); V.madd(&c80, x, b0); V.madd(&c81, x, b1)
-                x = V(repeating: pa[9 * aRow + 3 * aStep]); V.madd(&c90, x, b0); V.madd(&c91, x, b1)
-                x = V(repeating: pa[10 * aRow + 3 * aStep]); V.madd(&ca0, x, b0); V.madd(&ca1, x, b1)
-                x = V(repeating: pa[11 * aRow + 3 * aStep]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
-            }
+            step(pa, pb)
+            step(pa + aStep, pb + ldb)
+            step(pa + 2 * aStep, pb + 2 * ldb)
+            step(pa + 3 * aStep, pb + 3 * ldb)
             // B 24 steps ahead into L1: the hardware's prefetch fell behind
             // where the weights stream from beyond L2 (Xeon, 197 × 768 × 3072:
             // 140 -> 148 GFLOP/s).
@@ -288,21 +220,7 @@ enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
             pa += 4 * aStep; pb += 4 * ldb; k += 4
         }
         while k < kc {
-            do {
-                let b0 = V.load(pb), b1 = V.load(pb + bNext)
-                var x = V(repeating: pa[0]); V.madd(&c00, x, b0); V.madd(&c01, x, b1)
-                x = V(repeating: pa[aRow]); V.madd(&c10, x, b0); V.madd(&c11, x, b1)
-                x = V(repeating: pa[2 * aRow]); V.madd(&c20, x, b0); V.madd(&c21, x, b1)
-                x = V(repeating: pa[3 * aRow]); V.madd(&c30, x, b0); V.madd(&c31, x, b1)
-                x = V(repeating: pa[4 * aRow]); V.madd(&c40, x, b0); V.madd(&c41, x, b1)
-                x = V(repeating: pa[5 * aRow]); V.madd(&c50, x, b0); V.madd(&c51, x, b1)
-                x = V(repeating: pa[6 * aRow]); V.madd(&c60, x, b0); V.madd(&c61, x, b1)
-                x = V(repeating: pa[7 * aRow]); V.madd(&c70, x, b0); V.madd(&c71, x, b1)
-                x = V(repeating: pa[8 * aRow]); V.madd(&c80, x, b0); V.madd(&c81, x, b1)
-                x = V(repeating: pa[9 * aRow]); V.madd(&c90, x, b0); V.madd(&c91, x, b1)
-                x = V(repeating: pa[10 * aRow]); V.madd(&ca0, x, b0); V.madd(&ca1, x, b1)
-                x = V(repeating: pa[11 * aRow]); V.madd(&cb0, x, b0); V.madd(&cb1, x, b1)
-            }
+            step(pa, pb)
             pa += aStep; pb += ldb; k += 1
         }
         if rows == 12 && cols == 2 * w {
