@@ -25,7 +25,7 @@ final class BlockingTests: XCTestCase {
         var calls = 0
         let r = BlockingTuner.measure(gemm: { calls += 1; table.gemm($0, 0, 1) },
                                       shapes: [.init(m: 29, k: 40, n: 70), .init(m: 13, k: 300, n: 33)],
-                                      candidates: cands, rounds: 3, maxColumns: 64, clock: BlockingChoice.monotonicSeconds)
+                                      candidates: cands, rounds: 3, maxColumns: 64, clock: OpProfile.now)
         XCTAssertEqual(calls, 4 * 2 * 3)
         XCTAssertEqual(r.count, 4)
         XCTAssertEqual(Set(r.map { "\($0.blocking.kc)/\($0.blocking.mc)" }).count, 4)

@@ -65,7 +65,7 @@ enum BlockingChoice {
                 let candidates = BlockingTuner.candidates(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
                 let results = BlockingTuner.measure(gemm: { table.gemm($0, 0, 1) }, shapes: shapes,
                                                     candidates: candidates, rounds: 3, coldBytes: 8 * Machine.caches.l2,
-                                                    clock: monotonicSeconds)
+                                                    clock: OpProfile.now)
                 chosen = Chosen(blocking: BlockingTuner.choose(results, preferred: formula), source: "tuned")
                 writeCache(key: key, chosen.blocking)
             }
@@ -80,12 +80,6 @@ enum BlockingChoice {
         guard parts.count == 2, let kc = Int(parts[0]), let mc = Int(parts[1]),
               (1...65536).contains(kc), (1...65536).contains(mc) else { return nil }
         return GemmBlocking(kc: kc, mc: mc, nc: nc)
-    }
-
-    static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
     static var cacheDirectory: String? {

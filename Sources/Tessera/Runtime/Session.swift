@@ -60,15 +60,14 @@ final class Session {
         for l in o.layers where l < 0 || l >= s.layers {
             throw TesseraError.invalid("layer \(l) requested; the model has layers 0...\(s.layers - 1)")
         }
-        let chosen = o.kernels ?? (o.isa == nil ? Machine.defaultTable : nil)
-        let isa = chosen?.isa ?? o.isa!
-        guard Machine.supports(isa) else {
-            throw TesseraError.unsupported("kernel variant \(isa.name) requested but this CPU does not support it; best available: \(Machine.bestISA.name)")
+        let kernels = o.kernels ?? o.isa.map(Machine.table) ?? Machine.defaultTable
+        guard Machine.supports(kernels.isa) else {
+            throw TesseraError.unsupported("kernel variant \(kernels.isa.name) requested but this CPU does not support it; best available: \(Machine.bestISA.name)")
         }
         batch = o.batch; height = h; width = w
         gridH = h / s.patch; gridW = w / s.patch
         tokens = s.prefixTokens + gridH * gridW
-        table = chosen ?? Machine.table(isa)
+        table = kernels
         blocking = BlockingChoice.blocking(for: s, table: table).blocking
         let threads = o.threads == 0 ? Machine.availableCores : o.threads
 
