@@ -13,13 +13,22 @@
  *  - A tessera_model is immutable once loaded and may be shared by any number
  *    of threads. A tessera_session is used by one thread at a time; a second
  *    concurrent run on the same session returns TESSERA_ERR_BUSY.
- *  - Structs that carry struct_size come from their *_default_options()
- *    function (or are zeroed with struct_size set) so that fields can be
- *    added later without breaking callers: tessera_session_create takes
- *    options of any struct_size from the end of `batch` on, fields past the
- *    caller's struct_size taking their defaults, and a longer struct (a
- *    newer header) when its unknown fields are zero (else
- *    TESSERA_ERR_UNSUPPORTED); tessera_model_get_info fills what fits.
+ *  - Structs that carry struct_size grow only at their end, so that a
+ *    program built against an older tessera.h keeps working with a newer
+ *    library, and the other way round:
+ *      - options a caller passes in (tessera_session_options) come from
+ *        *_default_options() or are zeroed with struct_size set. Any
+ *        struct_size from the end of the first field after struct_size up to
+ *        65536 is accepted: fields past (or cut by) the caller's struct_size
+ *        take their defaults, and a longer struct (a newer header) is
+ *        accepted when its
+ *        fields this library does not know are zero (else
+ *        TESSERA_ERR_UNSUPPORTED, since it asks for something the library
+ *        cannot do).
+ *      - info structs the library fills (tessera_model_info,
+ *        tessera_session_info) are filled up to min(struct_size, the
+ *        library's size); struct_size is then set to the bytes written, and
+ *        fields beyond it are left untouched.
  */
 #ifndef TESSERA_H
 #define TESSERA_H
@@ -32,9 +41,9 @@ extern "C" {
 #endif
 
 #define TESSERA_VERSION_MAJOR 0
-#define TESSERA_VERSION_MINOR 1
+#define TESSERA_VERSION_MINOR 2
 #define TESSERA_VERSION_PATCH 0
-#define TESSERA_VERSION_STRING "0.1.0"
+#define TESSERA_VERSION_STRING "0.2.0"
 
 typedef int32_t tessera_status;
 #define TESSERA_OK                    0
@@ -78,6 +87,17 @@ typedef int32_t tessera_output;
 /* [B, T, D]: all tokens as block k (0-based) outputs them, before the final
  * norm (Hugging Face hidden_states[k + 1]); request k in layers_mask. */
 #define TESSERA_OUTPUT_LAYER(k) (TESSERA_OUTPUT_LAYER_BASE + (k))
+
+/* Which final outputs a session computes (tessera_session_options.outputs).
+ * 0, the default, means every final output the model has. Otherwise set
+ * TESSERA_OUTPUTS_EXPLICIT and one TESSERA_OUTPUT_BIT per wanted output
+ * (LOGITS ... REGISTER_TOKENS); TESSERA_OUTPUTS_EXPLICIT alone asks for none,
+ * so that only the blocks in layers_mask are kept. A session runs blocks only
+ * up to the last one anything needs, and the final norm and heads only when
+ * a final output is wanted: asking for block 5 of 12 alone costs 6 blocks.
+ * Reading an output that was not asked for is TESSERA_ERR_UNAVAILABLE. */
+#define TESSERA_OUTPUT_BIT(which) (1u << (which))
+#define TESSERA_OUTPUTS_EXPLICIT  (1u << 31)
 
 typedef struct tessera_model tessera_model;
 typedef struct tessera_session tessera_session;
@@ -125,7 +145,34 @@ typedef struct tessera_session_options {
     uint64_t layers_mask;        /* bit k: keep block k's output (TESSERA_OUTPUT_LAYER(k)) */
     size_t max_arena_bytes;      /* 0 = no cap; otherwise creation fails beyond it */
     tessera_isa isa;             /* TESSERA_ISA_AUTO or a lower variant to force */
+    /* Added in 0.2.0 where 0.1.0 had padding, so the struct keeps its 48
+     * bytes (tessera_session_default_options returns it by value; fields
+     * added later go after byte 48, and that function will keep returning
+     * this layout). A 0.1.0 caller's struct, from that function or zeroed
+     * as the rules above ask, has 0 here: every final output. */
+    uint32_t outputs;            /* 0 = every final output; see TESSERA_OUTPUTS_EXPLICIT */
 } tessera_session_options;
+
+/* What a session really runs, from tessera_session_get_info. */
+typedef struct tessera_session_info {
+    size_t struct_size;          /* set by the caller: sizeof(tessera_session_info) */
+    int32_t batch;
+    int32_t height;
+    int32_t width;
+    int32_t num_threads;         /* threads each run uses (the request resolved) */
+    tessera_isa isa;             /* kernel variant in use */
+    char isa_name[16];           /* its name, e.g. "avx512" */
+    int32_t gemm_kc;             /* GEMM blocking in use (see tessera_model_info) */
+    int32_t gemm_mc;
+    char blocking_source[16];
+    size_t arena_bytes;          /* the activation arena */
+    uint32_t outputs;            /* TESSERA_OUTPUT_BIT of each final output computed */
+    uint64_t layers_mask;        /* blocks whose outputs are kept */
+    int32_t blocks_run;          /* transformer blocks each run executes */
+    int32_t num_layers;          /* blocks the model has */
+    int32_t num_tokens;          /* tokens per image */
+    int32_t num_ops;             /* steps of the session's plan */
+} tessera_session_info;
 
 /* The library's version, "MAJOR.MINOR.PATCH". */
 const char *tessera_version(void);
@@ -153,6 +200,9 @@ tessera_status tessera_session_create(const tessera_model *model,
 void tessera_session_free(tessera_session *session);
 /* Bytes of the session's activation arena (0 for NULL). */
 size_t tessera_session_arena_bytes(const tessera_session *session);
+/* What the session runs: variant, threads, blocking, arena, outputs. */
+tessera_status tessera_session_get_info(const tessera_session *session,
+                                        tessera_session_info *out_info);
 
 /* Runs `images` (1..batch) images given as normalized float NCHW,
  * images x 3 x height x width floats.
@@ -172,6 +222,16 @@ tessera_status tessera_output_shape(const tessera_session *session,
 tessera_status tessera_output_copy(const tessera_session *session,
                                    tessera_output which, float *dst,
                                    size_t dst_floats);
+/* An output of the last run without a copy: *out_data points into the
+ * session's own memory, element [i][j][k] at out_data[i*strides[0] +
+ * j*strides[1] + k*strides[2]] (strides in floats; unused dims have shape 1
+ * and stride 0). The pointer is borrowed: it is valid until the next
+ * tessera_run_* call on this session (whatever its result) or the session's
+ * free, and must not be written through. */
+tessera_status tessera_output_view(const tessera_session *session,
+                                   tessera_output which, const float **out_data,
+                                   int64_t shape[4], int64_t strides[4],
+                                   int32_t *out_rank);
 
 #ifdef __cplusplus
 }

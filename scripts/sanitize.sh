@@ -2,7 +2,7 @@
 # scripts/sanitize.sh asan|tsan [swift|c]... — the tests under a sanitizer.
 #
 #   asan: swift test --sanitize=address (scratch .build-asan), then the C API
-#         tests (test_api, test_threads) built with the Swift toolchain's clang
+#         tests (test_api, test_outputs, test_threads) built with the Swift toolchain's clang
 #         -fsanitize=address against an ASan-built libtessera.so.
 #   tsan: swift test --sanitize=thread (scratch .build-tsan), then test_threads
 #         (a model shared by 4 threads; concurrent runs on one session) against
@@ -113,11 +113,11 @@ for part in "${parts[@]}"; do
             link+=(-L"$swiftlib" -ldispatch -Wl,-rpath,"$swiftlib")
         fi
         tests=(test_threads)
-        [ "$mode" = asan ] && tests=(test_api test_threads)
+        [ "$mode" = asan ] && tests=(test_api test_outputs test_threads)
         for t in "${tests[@]}"; do
             "$CLANG" "${cflags[@]}" "tests/c/$t.c" -o "$scratch/$t" "${link[@]}" || { results+=("build $t: FAILED"); status=1; continue; }
             case "$t" in
-                test_api) args=("$FIXTURES") ;;
+                test_api | test_outputs) args=("$FIXTURES") ;;
                 test_threads) args=("$FIXTURES/dinov2_reg_hf" 20) ;;
             esac
             run_logged "$t under $mode" "$scratch/sanitize-$t.log" nice -n "$nice_level" "$scratch/$t" "${args[@]}"

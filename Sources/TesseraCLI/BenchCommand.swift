@@ -3,7 +3,7 @@ import CTesseraABI
 /// `tessera bench MODEL`: timing of repeated runs.
 enum BenchCommand {
     static let spec = CommandSpec(
-        name: "bench", synopsis: "MODEL [--size HxW] [--batch N] [--threads N] [--runs N]",
+        name: "bench", synopsis: "MODEL [--size HxW] [--batch N] [--threads N] [--runs N] [--layer K]",
         brief: "time repeated runs: median and min ms, images/s",
         summary: """
             Runs a batch of synthetic images repeatedly after a warm-up and prints the median
@@ -16,6 +16,7 @@ enum BenchCommand {
                   CommonOptions.threads,
                   OptionSpec(name: "--runs", value: "N", help: "timed runs (default 10)"),
                   OptionSpec(name: "--warmup", value: "N", help: "untimed runs first (default 2)"),
+                  OptionSpec(name: "--layer", value: "K", help: "ask for block K's output alone (the run stops after\nblock K) instead of every output"),
                   CommonOptions.isa],
         minPositionals: 1, maxPositionals: 1)
 
@@ -24,8 +25,12 @@ enum BenchCommand {
         let runs = try args.int("--runs", default: 10, min: 1, max: 1_000_000)
         let warmup = try args.int("--warmup", default: 2, min: 0, max: 1_000_000)
         let model = try LoadedModel(path: args.positionals[0])
-        let settings = try CommonOptions.settings(args, model: model, batch: batch)
+        var settings = try CommonOptions.settings(args, model: model, batch: batch)
+        if args.string("--layer") != nil {
+            settings.onlyLayer(try args.int("--layer", default: 0, min: 0, max: Int(model.info.num_layers) - 1))
+        }
         let session = try InferenceSession(model: model, settings: settings)
+        let info = try session.info()
 
         // Deterministic pseudo-random pixels.
         var input = [UInt8](repeating: 0, count: batch * session.imageBytes)
@@ -34,9 +39,9 @@ enum BenchCommand {
             state ^= state << 13; state ^= state >> 17; state ^= state << 5
             input[i] = UInt8(truncatingIfNeeded: state)
         }
-        let threads = settings.threads == 0 ? "auto" : "\(settings.threads)"
         print("model \(model.path): \(Names.family(model.info.family)) \(cString(model.info.architecture)), \(grouped(Int(model.info.num_parameters))) parameters")
-        print("input \(batch)x\(session.height)x\(session.width), threads \(threads), kernels \(Names.isa(settings.isa)) (model reports \(cString(model.info.isa_name))), arena \(bytesText(session.arenaBytes))")
+        print("input \(batch)x\(session.height)x\(session.width), threads \(info.num_threads)\(settings.threads == 0 ? " (auto)" : ""), kernels \(cString(info.isa_name)), GEMM kc \(info.gemm_kc) mc \(info.gemm_mc) (\(cString(info.blocking_source))), arena \(bytesText(Int(info.arena_bytes)))")
+        print("runs \(info.blocks_run) of \(info.num_layers) blocks, \(info.num_ops) steps\(info.outputs == 0 ? ", no final norm or head" : "")")
         for _ in 0..<warmup { try session.run(rgb8: input, images: batch) }
         var times: [Double] = []
         for _ in 0..<runs {

@@ -3,13 +3,16 @@ import CTesseraABI
 /// `tessera embed MODEL DIR --out embeddings.npy`: one embedding per image.
 enum EmbedCommand {
     static let spec = CommandSpec(
-        name: "embed", synopsis: "MODEL DIR --out FILE.npy [--size HxW] [--batch N] [--threads N]",
+        name: "embed", synopsis: "MODEL DIR --out FILE.npy [--size HxW] [--batch N] [--layer K] [--pool cls|mean]",
         brief: "embed a directory of images into a .npy file",
         summary: """
             Embeds every PNG and JPEG file in DIR (recognised by their first bytes; sorted by
             name; hidden files and subdirectories skipped) and writes a float32 NumPy array
-            [N, D] of their embeddings (TESSERA_OUTPUT_EMBEDDING), with the file names in row
-            order in a .txt file beside it (FILE.npy -> FILE.txt). Progress goes to stderr.
+            [N, D] of their embeddings, with the file names in row order in a .txt file beside
+            it (FILE.npy -> FILE.txt). The embedding is the CLS token after the final norm
+            (TESSERA_OUTPUT_EMBEDDING); --pool mean takes the mean of the patch tokens instead,
+            and --layer K either one from block K's output, in which case the run stops after
+            block K. Progress goes to stderr.
             """,
         arguments: [("MODEL", "a model directory or .safetensors file"),
                     ("DIR", "a directory of images")],
@@ -17,6 +20,8 @@ enum EmbedCommand {
                   CommonOptions.size,
                   OptionSpec(name: "--batch", value: "N", help: "images per run (default 4)"),
                   OptionSpec(name: "--normalize", value: nil, help: "L2-normalize each embedding before writing"),
+                  OptionSpec(name: "--layer", value: "K", help: "embed block K's tokens (0-based, before the final norm)"),
+                  OptionSpec(name: "--pool", value: "cls|mean", help: "the CLS token (default) or the mean of the patch tokens"),
                   CommonOptions.threads, CommonOptions.isa, CommonOptions.resample, CommonOptions.crop],
         minPositionals: 2, maxPositionals: 2)
 
@@ -37,9 +42,22 @@ enum EmbedCommand {
         guard !files.isEmpty else { throw CLIError(message: "no PNG or JPEG files in '\(dir)'") }
 
         let model = try LoadedModel(path: args.positionals[0])
-        let settings = try CommonOptions.settings(args, model: model, batch: min(batch, files.count))
+        var settings = try CommonOptions.settings(args, model: model, batch: min(batch, files.count))
+        let pool = args.string("--pool") ?? "cls"
+        guard pool == "cls" || pool == "mean" else { throw CLIError.usage("--pool \(pool): expected cls or mean") }
+        let layer = try args.string("--layer").map { _ in try args.int("--layer", default: 0, min: 0, max: Int(model.info.num_layers) - 1) }
+        let source: tessera_output
+        if let layer {
+            settings.onlyLayer(layer)
+            source = TESSERA_OUTPUT_LAYER_BASE + Int32(layer)
+        } else {
+            source = pool == "cls" ? TESSERA_OUTPUT_EMBEDDING : TESSERA_OUTPUT_PATCH_TOKENS
+            settings.only(source)
+        }
         let session = try InferenceSession(model: model, settings: settings)
         let dim = model.hidden
+        // Patch tokens start after the prefix (CLS, registers) in a layer output.
+        let firstPatch = layer == nil ? 0 : Int(model.info.num_prefix_tokens)
         printError("embedding \(files.count) image\(files.count == 1 ? "" : "s") from \(dir) at \(session.height)x\(session.width), batch \(session.batch), resampler \(policy.description)\n")
 
         let npy = try AtomicFile(path: out)
@@ -54,10 +72,12 @@ enum EmbedCommand {
                 input.replaceSubrange((k * session.imageBytes)..<((k + 1) * session.imageBytes), with: image.pixels)
             }
             try session.run(rgb8: input, images: n)
-            var (shape, values) = try session.output(TESSERA_OUTPUT_EMBEDDING)
-            guard shape == [n, dim] else {
-                throw CLIError(message: "unexpected embedding shape \(shape); expected [\(n), \(dim)]")
+            let (shape, tokens) = try session.output(source)
+            guard shape.count == (source == TESSERA_OUTPUT_EMBEDDING ? 2 : 3), shape[0] == n, shape.last == dim else {
+                throw CLIError(message: "unexpected \(outputName(source)) shape \(shape); expected [\(n), ..., \(dim)]")
             }
+            var values = source == TESSERA_OUTPUT_EMBEDDING ? tokens
+                : pooled(tokens, images: n, tokens: shape[1], dim: dim, firstPatch: firstPatch, mean: pool == "mean")
             if normalize { Matcher.l2Normalize(&values, rows: n, dim: dim) }
             try npy.write(NPY.bytes(values))
             start += n
@@ -71,5 +91,25 @@ enum EmbedCommand {
         progress.finish("embedded \(files.count) images in \(fixed(seconds, 2)) s (\(fixed(Double(files.count) / max(seconds, 1e-9), 1)) images/s)")
         print("wrote \(out): float32 [\(files.count), \(dim)]")
         print("wrote \(namesFile): \(files.count) file names in row order")
+    }
+
+    /// [images, dim] from [images, tokens, dim]: token 0 (CLS), or the mean of
+    /// the tokens from `firstPatch` on.
+    static func pooled(_ x: [Float], images: Int, tokens: Int, dim: Int, firstPatch: Int, mean: Bool) -> [Float] {
+        var out = [Float](repeating: 0, count: images * dim)
+        for b in 0..<images {
+            let base = b * tokens * dim
+            if !mean {
+                for i in 0..<dim { out[b * dim + i] = x[base + i] }
+                continue
+            }
+            var sum = [Double](repeating: 0, count: dim)
+            for t in firstPatch..<tokens {
+                for i in 0..<dim { sum[i] += Double(x[base + t * dim + i]) }
+            }
+            let n = Double(tokens - firstPatch)
+            for i in 0..<dim { out[b * dim + i] = Float(sum[i] / n) }
+        }
+        return out
     }
 }

@@ -64,6 +64,19 @@ struct SessionSettings {
     var isa: tessera_isa = TESSERA_ISA_AUTO
     /// Bit k: keep block k's output.
     var layersMask: UInt64 = 0
+    /// tessera_session_options.outputs: 0 for every final output.
+    var outputs: UInt32 = 0
+
+    /// Asks for block `layer`'s output alone: the session stops after it.
+    mutating func onlyLayer(_ layer: Int) {
+        layersMask = UInt64(1) << UInt64(layer)
+        outputs = UInt32(TESSERA_OUTPUTS_EXPLICIT)
+    }
+
+    /// Asks for these final outputs alone.
+    mutating func only(_ finals: tessera_output...) {
+        outputs = finals.reduce(UInt32(TESSERA_OUTPUTS_EXPLICIT)) { $0 | (1 << UInt32($1)) }
+    }
 }
 
 final class InferenceSession {
@@ -81,6 +94,7 @@ final class InferenceSession {
         options.num_threads = Int32(s.threads)
         options.isa = s.isa
         options.layers_mask = s.layersMask
+        options.outputs = s.outputs
         var handle: OpaquePointer?
         try check(tessera_session_create(model.pointer, &options, &handle),
                   "tessera_session_create(batch \(s.batch), \(s.height)x\(s.width))")
@@ -95,6 +109,14 @@ final class InferenceSession {
     deinit { tessera_session_free(pointer) }
 
     var arenaBytes: Int { tessera_session_arena_bytes(pointer) }
+
+    /// What the session really runs.
+    func info() throws -> tessera_session_info {
+        var i = tessera_session_info()
+        i.struct_size = MemoryLayout<tessera_session_info>.size
+        try check(tessera_session_get_info(pointer, &i), "tessera_session_get_info")
+        return i
+    }
 
     /// Bytes of one uint8 RGB input image.
     var imageBytes: Int { height * width * 3 }

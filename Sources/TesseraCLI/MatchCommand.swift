@@ -36,7 +36,7 @@ enum MatchCommand {
         settings.height = size.height
         settings.width = size.width
         let layer = try args.string("--layer").map { _ in try args.int("--layer", default: 0, min: 0, max: Int(model.info.num_layers) - 1) }
-        if let layer { settings.layersMask = UInt64(1) << UInt64(layer) }
+        if let layer { settings.onlyLayer(layer) } else { settings.only(TESSERA_OUTPUT_PATCH_TOKENS) }
         let session = try InferenceSession(model: model, settings: settings)
 
         let pathA = args.positionals[1], pathB = args.positionals[2]

@@ -2,36 +2,38 @@ import XCTest
 @testable import Tessera
 import TesseraKernelCore
 
+/// No two buffers live at the same time share memory; every buffer lies in
+/// the arena, aligned.
+func assertNoLiveOverlap(_ plan: Plan, _ what: String) {
+    let b = plan.buffers
+    for i in b.indices {
+        XCTAssertLessThanOrEqual(b[i].offset + b[i].floats, plan.arenaFloats, "\(what): \(b[i].name) past the arena")
+        XCTAssertEqual(b[i].offset % ArenaPlanner.alignment, 0, "\(what): \(b[i].name) misaligned")
+        for j in b.indices where j > i {
+            let live = b[i].first <= b[j].last && b[j].first <= b[i].last
+            let overlap = b[i].offset < b[j].offset + b[j].floats && b[j].offset < b[i].offset + b[i].floats
+            XCTAssertFalse(live && overlap && b[i].floats > 0 && b[j].floats > 0,
+                           "\(what): \(b[i].name) and \(b[j].name) are live together and overlap")
+        }
+    }
+    // Every op's operands are distinct buffers where the kernels need it.
+    for op in plan.ops {
+        if case .linear(let s, let d, _, _, _, _, _, _, let r) = op {
+            XCTAssertNotEqual(s, d, what); if let r { XCTAssertNotEqual(r, d, "\(what): residual aliases the output") }
+        }
+    }
+}
+
 /// The arena planner never lets two buffers that are live at the same time
 /// share memory, for every family and several shapes.
 final class PlannerTests: XCTestCase {
-    func assertNoLiveOverlap(_ plan: Plan, _ what: String) {
-        let b = plan.buffers
-        for i in b.indices {
-            XCTAssertLessThanOrEqual(b[i].offset + b[i].floats, plan.arenaFloats, "\(what): \(b[i].name) past the arena")
-            XCTAssertEqual(b[i].offset % ArenaPlanner.alignment, 0, "\(what): \(b[i].name) misaligned")
-            for j in b.indices where j > i {
-                let live = b[i].first <= b[j].last && b[j].first <= b[i].last
-                let overlap = b[i].offset < b[j].offset + b[j].floats && b[j].offset < b[i].offset + b[i].floats
-                XCTAssertFalse(live && overlap && b[i].floats > 0 && b[j].floats > 0,
-                               "\(what): \(b[i].name) and \(b[j].name) are live together and overlap")
-            }
-        }
-        // Every op's operands are distinct buffers where the kernels need it.
-        for op in plan.ops {
-            if case .linear(let s, let d, _, _, _, _, _, _, let r) = op {
-                XCTAssertNotEqual(s, d, what); if let r { XCTAssertNotEqual(r, d, "\(what): residual aliases the output") }
-            }
-        }
-    }
-
     func testNoLiveBuffersOverlapForEveryFixtureAndShape() throws {
         for name in listDirectory(fixturesDir) where fileExists(fixturesDir + "/" + name + "/config.json") {
             let model = try Model.load(path: fixturesDir + "/" + name)
             let p = model.spec.patch
             for (batch, gh, gw, layers) in [(1, 2, 2, Set<Int>()), (3, 5, 3, Set([0])), (2, 7, 9, Set([0, 1]))] {
                 let plan = Plan.build(spec: model.spec, model: model, batch: batch, gridH: gh, gridW: gw,
-                                      layers: layers, scratchFloats: 1000)
+                                      outputs: .everything(model.spec, layers: layers), scratchFloats: 1000)
                 assertNoLiveOverlap(plan, "\(name) b\(batch) \(gh * p)x\(gw * p)")
                 XCTAssertLessThanOrEqual(plan.arenaFloats, plan.totalBufferFloats + plan.buffers.count * ArenaPlanner.alignment)
             }
@@ -55,7 +57,7 @@ final class PlannerTests: XCTestCase {
         // Plan.build reads weight pointers from the model; the fixture has 2
         // layers, so keep the layer count within it for this shape check.
         spec.layers = model.spec.layers
-        let plan = Plan.build(spec: spec, model: model, batch: 8, gridH: 14, gridW: 14, layers: [], scratchFloats: 0)
+        let plan = Plan.build(spec: spec, model: model, batch: 8, gridH: 14, gridW: 14, outputs: .everything(spec), scratchFloats: 0)
         assertNoLiveOverlap(plan, "ViT-B shape")
         let largest = plan.buffers.map(\.floats).max()!
         XCTAssertLessThan(plan.arenaFloats, plan.totalBufferFloats)
@@ -81,7 +83,7 @@ extension PlannerTests {
         let weights = ShapeOnlyWeights()
         for batch in [1, 8] {
             let scratch = 2 * GemmBlocking.forCaches(l1: 32 << 10, l2: 512 << 10, mr: 6, nr: 16).scratchFloats
-            let plan = Plan.build(spec: spec, model: weights, batch: batch, gridH: 14, gridW: 14, layers: [], scratchFloats: scratch)
+            let plan = Plan.build(spec: spec, model: weights, batch: batch, gridH: 14, gridW: 14, outputs: .everything(spec), scratchFloats: scratch)
             assertNoLiveOverlap(plan, "ViT-B/16 b\(batch)")
             let mb = { (f: Int) in Double(f * 4) / 1e6 }
             print("ViT-B/16 @224 batch \(batch): arena \(mb(plan.arenaFloats)) MB, all buffers \(mb(plan.totalBufferFloats)) MB, largest step \(mb(plan.largestStepFloats)) MB")

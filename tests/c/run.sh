@@ -7,6 +7,8 @@
 #    include/tessera.h and the library;
 # 2. tests/c/check_exports.sh: the .so exports exactly the header's functions;
 # 3. test_api Tests/Fixtures: the whole C API against the reference fixtures;
+#    test_outputs: outputs on demand, session info and views; test_abi_0_1: a
+#    program built against the 0.1.0 header;
 # 4. the example on one fixture (and on its reference image when it has one).
 #
 # Environment: CC (default cc), BUILD_DIR (default build/c), FIXTURES
@@ -59,6 +61,18 @@ step "build examples/c/embed.c"
 
 step "build tests/c/test_api.c"
 "$CC" "${cflags[@]}" -pthread tests/c/test_api.c -o "$BUILD_DIR/test_api" "${link[@]}" || bad "build test_api.c"
+
+step "build tests/c/test_outputs.c; outputs on demand, session info, borrowed views"
+if "$CC" "${cflags[@]}" tests/c/test_outputs.c -o "$BUILD_DIR/test_outputs" "${link[@]}"; then
+    "$BUILD_DIR/test_outputs" "$FIXTURES" >"$BUILD_DIR/test_outputs.out" 2>&1 || bad "test_outputs"
+    tail -n 5 "$BUILD_DIR/test_outputs.out"
+else
+    bad "build test_outputs.c"
+fi
+
+step "a program built against tessera.h 0.1.0 (tests/c/abi) runs against this library"
+"$CC" "${cflags[@]/-Iinclude/-Itests/c/abi}" tests/c/test_abi_0_1.c -o "$BUILD_DIR/test_abi_0_1" "${link[@]}" &&
+    "$BUILD_DIR/test_abi_0_1" "$FIXTURES/dinov2_reg_hf" || bad "test_abi_0_1"
 
 step "build tests/c/test_no_alloc.c"
 "$CC" "${cflags[@]}" tests/c/test_no_alloc.c -o "$BUILD_DIR/test_no_alloc" "${link[@]}" || bad "build test_no_alloc.c"

@@ -2,6 +2,9 @@
  * interposes the C allocator (its definitions win over libc's for every
  * library in the process, libtessera.so and its static Swift runtime
  * included) and counts calls while a run is in progress.
+ * Both for a session with every output and for one that asks for block 0
+ * alone (a plan that ends early); reading an output through
+ * tessera_output_view is checked too.
  * Usage: test_no_alloc MODEL_DIR [THREADS] */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -39,27 +42,35 @@ int main(int argc, char **argv) {
     if (tessera_model_load(argv[1], &m) != TESSERA_OK) { fprintf(stderr, "%s\n", tessera_last_error()); return 1; }
     tessera_model_info info; memset(&info, 0, sizeof info); info.struct_size = sizeof info;
     tessera_model_get_info(m, &info);
-    tessera_session_options o = tessera_session_default_options();
-    o.batch = 2; o.num_threads = threads; o.layers_mask = 1;
-    tessera_session *s = NULL;
-    if (tessera_session_create(m, &o, &s) != TESSERA_OK) { fprintf(stderr, "%s\n", tessera_last_error()); return 1; }
     size_t px = (size_t)2 * 3 * info.image_height * info.image_width;
     float *f = malloc(px * sizeof *f);
     uint8_t *u = malloc(px);
     for (size_t i = 0; i < px; i++) { f[i] = (float)(i % 251) / 251.0f - 0.5f; u[i] = (uint8_t)(i * 7); }
-    /* Warm up: the first run may initialize lazily created runtime state. */
-    tessera_run_f32(s, f, 2); tessera_run_rgb8(s, u, 2);
     int failed = 0, passed = 0;
-    for (int round = 0; round < 3; round++) {
-        allocations = 0; counting = 1;
-        tessera_status a = tessera_run_f32(s, f, 2);
-        tessera_status b = tessera_run_rgb8(s, u, 1);
-        counting = 0;
-        if (a != TESSERA_OK || b != TESSERA_OK) { printf("FAIL run returned %d/%d: %s\n", a, b, tessera_last_error()); failed++; continue; }
-        if (allocations != 0) { printf("FAIL round %d: %ld heap allocations during run (%s, threads %d)\n", round, allocations, info.isa_name, threads); failed++; }
-        else { printf("ok   round %d: 0 heap allocations in run_f32 + run_rgb8 (%s, threads %d)\n", round, info.isa_name, threads); passed++; }
+    for (int config = 0; config < 2; config++) {
+        const char *what = config == 0 ? "every output" : "block 0 alone";
+        tessera_session_options o = tessera_session_default_options();
+        o.batch = 2; o.num_threads = threads; o.layers_mask = 1;
+        if (config == 1) o.outputs = TESSERA_OUTPUTS_EXPLICIT;
+        tessera_session *s = NULL;
+        if (tessera_session_create(m, &o, &s) != TESSERA_OK) { fprintf(stderr, "%s\n", tessera_last_error()); return 1; }
+        /* Warm up: the first run may initialize lazily created runtime state. */
+        tessera_run_f32(s, f, 2); tessera_run_rgb8(s, u, 2);
+        const float *view = NULL; int64_t shape[4], strides[4]; int32_t rank = 0;
+        tessera_output_view(s, TESSERA_OUTPUT_LAYER(0), &view, shape, strides, &rank);
+        for (int round = 0; round < 3; round++) {
+            allocations = 0; counting = 1;
+            tessera_status a = tessera_run_f32(s, f, 2);
+            tessera_status b = tessera_run_rgb8(s, u, 1);
+            tessera_status c = tessera_output_view(s, TESSERA_OUTPUT_LAYER(0), &view, shape, strides, &rank);
+            counting = 0;
+            if (a != TESSERA_OK || b != TESSERA_OK || c != TESSERA_OK) { printf("FAIL run/view returned %d/%d/%d: %s\n", a, b, c, tessera_last_error()); failed++; continue; }
+            if (allocations != 0) { printf("FAIL round %d: %ld heap allocations during run (%s, threads %d, %s)\n", round, allocations, info.isa_name, threads, what); failed++; }
+            else { printf("ok   round %d: 0 heap allocations in run_f32 + run_rgb8 + output_view (%s, threads %d, %s)\n", round, info.isa_name, threads, what); passed++; }
+        }
+        tessera_session_free(s);
     }
-    tessera_session_free(s); tessera_model_free(m); free(f); free(u);
+    tessera_model_free(m); free(f); free(u);
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

@@ -76,7 +76,8 @@ def _header_struct(name: str):
 
 
 @pytest.mark.parametrize("struct", [_library.tessera_model_info,
-                                    _library.tessera_session_options],
+                                    _library.tessera_session_options,
+                                    _library.tessera_session_info],
                          ids=lambda s: s.__name__)
 def test_struct_mirrors_header(struct):
     header_fields = _header_struct(struct.__name__)
@@ -95,7 +96,8 @@ def test_struct_offsets_match_c_compiler(tmp_path):
     if cc is None:
         pytest.skip("no C compiler")
     lines = []
-    for struct in (_library.tessera_model_info, _library.tessera_session_options):
+    for struct in (_library.tessera_model_info, _library.tessera_session_options,
+                   _library.tessera_session_info):
         n = struct.__name__
         lines.append(f'printf("{n} sizeof %zu\\n", sizeof({n}));')
         for field, _ in struct._fields_:
@@ -122,6 +124,10 @@ def test_constants_match_header():
     for name, value in defines.items():
         assert getattr(_library, name) == int(value), f"TESSERA_{name}"
     assert _library.OUTPUT_LAYER(3) == int(defines["OUTPUT_LAYER_BASE"]) + 3
+    assert re.search(r"#define TESSERA_OUTPUTS_EXPLICIT\s+\(1u << 31\)", HEADER_TEXT)
+    assert _library.OUTPUTS_EXPLICIT == 1 << 31
+    assert re.search(r"#define TESSERA_OUTPUT_BIT\(which\) \(1u << \(which\)\)", HEADER_TEXT)
+    assert _library.OUTPUT_BIT(_library.OUTPUT_PATCH_TOKENS) == 1 << 2
     statuses = {int(v) for k, v in defines.items() if k.startswith("ERR_")}
     assert statuses == set(errors.ERRORS), "one exception class per status code"
     for code, cls in errors.ERRORS.items():
@@ -181,7 +187,7 @@ def test_import_does_not_need_the_library(tmp_path):
     r = _python("import tessera; print(tessera.__version__)",
                 {"TESSERA_LIBRARY": str(tmp_path / "missing.so")})
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "0.1.0"
+    assert r.stdout.strip() == "0.2.0"
 
 
 def test_candidate_paths_order(monkeypatch):

@@ -50,17 +50,8 @@ public func tessera_model_get_info(_ model: OpaquePointer?, _ out: UnsafeMutable
     guarded {
         let m = try Handles.model(model).model
         guard let out else { throw TesseraError.invalid("out_info is NULL") }
-        let given = out.pointee.struct_size
-        let minimum = MemoryLayout<tessera_model_info>.offset(of: \.family)! + 4
-        guard given >= minimum else {
-            throw TesseraError.invalid("out_info->struct_size is \(given); set it to sizeof(tessera_model_info) (\(MemoryLayout<tessera_model_info>.size))")
-        }
         var info = ModelInfo.make(m)
-        let n = min(given, MemoryLayout<tessera_model_info>.size)
-        info.struct_size = n
-        withUnsafeBytes(of: &info) { src in
-            UnsafeMutableRawPointer(out).copyMemory(from: src.baseAddress!, byteCount: n)
-        }
+        try fillInfo(&info, into: out, name: "tessera_model_info", minimum: MemoryLayout<tessera_model_info>.offset(of: \.family)! + 4)
     }
 }
 
@@ -96,6 +87,9 @@ public func tessera_session_create(_ model: OpaquePointer?, _ options: UnsafePoi
                 throw TesseraError.invalid("height/width are \(v.height)x\(v.width); expected 0 (the trained size) or a positive multiple of the patch size")
             }
             for k in 0..<64 where v.layers_mask & (UInt64(1) << UInt64(k)) != 0 { o.layers.insert(k) }
+            if v.outputs != 0 {
+                o.finals = try OutputRequest.decode(v.outputs, layers: o.layers, spec: mh.model.spec).finals
+            }
             o.maxArenaBytes = v.max_arena_bytes
             if v.isa != TESSERA_ISA_AUTO {
                 guard let isa = KernelTable.ISA(rawValue: v.isa) else {
@@ -126,9 +120,16 @@ func sessionOptions(_ p: UnsafePointer<tessera_session_options>) throws -> tesse
             throw TesseraError.unsupported("options->struct_size is \(given) and byte \(size + at) is set; this library knows the first \(size) bytes of tessera_session_options (a newer tessera.h asks for something it cannot do)")
         }
     }
+    // Whole fields only: a struct_size that ends inside a field leaves it default.
+    typealias O = tessera_session_options
+    let ends = [MemoryLayout<O>.offset(of: \.batch)! + 4, MemoryLayout<O>.offset(of: \.height)! + 4,
+                MemoryLayout<O>.offset(of: \.width)! + 4, MemoryLayout<O>.offset(of: \.num_threads)! + 4,
+                MemoryLayout<O>.offset(of: \.layers_mask)! + 8, MemoryLayout<O>.offset(of: \.max_arena_bytes)! + 8,
+                MemoryLayout<O>.offset(of: \.isa)! + 4, MemoryLayout<O>.offset(of: \.outputs)! + 4]
+    let known = ends.filter { $0 <= given }.max()!
     var v = tessera_session_default_options()
     withUnsafeMutableBytes(of: &v) { dst in
-        dst.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(p), count: min(given, size)))
+        dst.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(p), count: known))
     }
     v.struct_size = size
     return v
@@ -142,6 +143,32 @@ public func tessera_session_free(_ session: OpaquePointer?) {
 @c @implementation
 public func tessera_session_arena_bytes(_ session: OpaquePointer?) -> Int {
     (try? Handles.session(session).session.arenaBytes) ?? 0
+}
+
+@c @implementation
+public func tessera_session_get_info(_ session: OpaquePointer?, _ out: UnsafeMutablePointer<tessera_session_info>?) -> tessera_status {
+    guarded {
+        let s = try Handles.session(session).session
+        guard let out else { throw TesseraError.invalid("out_info is NULL") }
+        var info = SessionInfo.make(s)
+        try fillInfo(&info, into: out, name: "tessera_session_info", minimum: MemoryLayout<tessera_session_info>.offset(of: \.batch)! + 4)
+    }
+}
+
+/// Copies an info struct the library fills into the caller's, up to the
+/// caller's struct_size (an older header's struct is shorter), and sets
+/// struct_size to the bytes written.
+func fillInfo<T>(_ info: inout T, into out: UnsafeMutablePointer<T>, name: String, minimum: Int) throws {
+    let given = UnsafeRawPointer(out).loadUnaligned(as: Int.self)
+    let size = MemoryLayout<T>.size
+    guard given >= minimum else {
+        throw TesseraError.invalid("out_info->struct_size is \(given); set it to sizeof(\(name)) (\(size))")
+    }
+    let n = min(given, size)
+    withUnsafeMutableBytes(of: &info) { src in
+        src.storeBytes(of: n, as: Int.self)
+        UnsafeMutableRawPointer(out).copyMemory(from: src.baseAddress!, byteCount: n)
+    }
 }
 
 @c @implementation
@@ -185,5 +212,24 @@ public func tessera_output_copy(_ session: OpaquePointer?, _ which: tessera_outp
         let s = try Handles.session(session).session
         guard let dst else { throw TesseraError.invalid("dst is NULL") }
         try s.copyOutput(which, into: dst, capacity: dstFloats)
+    }
+}
+
+@c @implementation
+public func tessera_output_view(_ session: OpaquePointer?, _ which: tessera_output, _ data: UnsafeMutablePointer<UnsafePointer<Float>?>?,
+                                _ shape: UnsafeMutablePointer<Int64>?, _ strides: UnsafeMutablePointer<Int64>?,
+                                _ rank: UnsafeMutablePointer<Int32>?) -> tessera_status {
+    guarded {
+        let s = try Handles.session(session).session
+        guard let data else { throw TesseraError.invalid("out_data is NULL") }
+        data.pointee = nil
+        guard let shape else { throw TesseraError.invalid("shape is NULL") }
+        guard let strides else { throw TesseraError.invalid("strides is NULL") }
+        guard let rank else { throw TesseraError.invalid("out_rank is NULL") }
+        let v = try s.outputView(which)
+        (shape[0], shape[1], shape[2], shape[3]) = (Int64(v.shape.0), Int64(v.shape.1), Int64(v.shape.2), 1)
+        (strides[0], strides[1], strides[2], strides[3]) = (Int64(v.strides.0), Int64(v.strides.1), Int64(v.strides.2), 0)
+        rank.pointee = Int32(v.rank)
+        data.pointee = v.data
     }
 }

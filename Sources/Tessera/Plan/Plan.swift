@@ -29,7 +29,6 @@ struct Plan {
         case linear(src: BufferID, dst: BufferID, n: Int, k: Int, weight: UnsafePointer<Float>,
                     bias: UnsafePointer<Float>?, gelu: Bool, scale: UnsafePointer<Float>?, residual: BufferID?)
         case attention(qkv: BufferID, dst: BufferID)
-        case copy(src: BufferID, dst: BufferID)
         /// Classifier on the token at `token` of each image.
         case head(src: BufferID, token: Int, dst: BufferID, weight: UnsafePointer<Float>,
                   bias: UnsafePointer<Float>, scale: UnsafePointer<Float>?, residual: BufferID?)
@@ -58,6 +57,8 @@ struct Plan {
     var logits: BufferID = -1
     var layerOutputs: [Int: BufferID] = [:]
     var scratch: BufferID = -1
+    /// Transformer blocks a run executes (the last one anything needs, + 1).
+    var blocksRun = 0
 
     mutating func add(_ op: Op, _ label: String) {
         ops.append(op)
@@ -76,7 +77,6 @@ struct Plan {
         case .layerNorm(let s, let d, _, _): return [s, d]
         case .linear(let s, let d, _, _, _, _, _, _, let r): return [s, d] + (r.map { [$0] } ?? [])
         case .attention(let q, let d): return [q, d]
-        case .copy(let s, let d): return [s, d]
         case .head(let s, _, let d, _, _, _, let r): return [s, d] + (r.map { [$0] } ?? [])
         }
     }
@@ -113,9 +113,11 @@ struct Plan {
         }.max() ?? 0
     }
 
-    /// Builds the op list for a model at a given batch and patch grid.
+    /// Builds the op list for a model at a given batch and patch grid: the
+    /// blocks up to the last one `outputs` needs, then the final norm and
+    /// heads only if a final output is asked for. (`outputs` is validated.)
     static func build(spec s: ModelSpec, model: WeightSource, batch: Int, gridH: Int, gridW: Int,
-                      layers: Set<Int>, scratchFloats: Int) -> Plan {
+                      outputs: OutputRequest, scratchFloats: Int) -> Plan {
         var p = Plan()
         let d = s.hidden
         let tokens = s.prefixTokens + gridH * gridW
@@ -124,38 +126,45 @@ struct Plan {
         p.scratch = p.buffer("scratch", scratchFloats)
         p.input = p.buffer("input", batch * s.channels * gridH * s.patch * gridW * s.patch)
         let cols = p.buffer("patches", gridH * gridW * patchK)
-        let xa = p.buffer("stream.a", rows * d)
-        let xb = p.buffer("stream.b", rows * d)
-        let h = p.buffer("normed", rows * d)
-        let qkv = p.buffer("qkv", rows * 3 * d)
-        let attn = p.buffer("attention", rows * d)
-        let mlp = p.buffer("mlp", rows * s.mlp)
+        // Every value gets its own buffer, so that live ranges are exact and
+        // the arena is the largest step; a kept block output is simply left
+        // live to the end of the run.
+        var x = p.buffer("embedded", rows * d)
         // Skipped by float runs, which read the caller's array instead.
         p.add(.normalize(dst: p.input), "normalize")
-        p.add(.embed(input: p.input, cols: cols, dst: xa), "patch embed")
-        for i in 0..<s.layers {
-            p.add(.layerNorm(src: xa, dst: h, weight: model.layerWeight(i, "ln1.weight")!, bias: model.layerWeight(i, "ln1.bias")!), "layer norm")
-            p.add(.linear(src: h, dst: qkv, n: 3 * d, k: d, weight: model.layerWeight(i, "qkv.weight")!,
+        p.add(.embed(input: p.input, cols: cols, dst: x), "patch embed")
+        p.blocksRun = (outputs.lastBlock(of: s) ?? -1) + 1
+        for i in 0..<p.blocksRun {
+            let h1 = p.buffer("block\(i).norm1", rows * d)
+            let qkv = p.buffer("block\(i).qkv", rows * 3 * d)
+            let attn = p.buffer("block\(i).attention", rows * d)
+            let mid = p.buffer("block\(i).residual", rows * d)
+            let h2 = p.buffer("block\(i).norm2", rows * d)
+            let mlp = p.buffer("block\(i).mlp", rows * s.mlp)
+            let out = p.buffer("block\(i).out", rows * d, output: outputs.layers.contains(i))
+            p.add(.layerNorm(src: x, dst: h1, weight: model.layerWeight(i, "ln1.weight")!, bias: model.layerWeight(i, "ln1.bias")!), "layer norm")
+            p.add(.linear(src: h1, dst: qkv, n: 3 * d, k: d, weight: model.layerWeight(i, "qkv.weight")!,
                           bias: model.layerWeight(i, "qkv.bias")!, gelu: false, scale: nil, residual: nil), "qkv")
             p.add(.attention(qkv: qkv, dst: attn), "attention")
-            p.add(.linear(src: attn, dst: xb, n: d, k: d, weight: model.layerWeight(i, "proj.weight")!,
+            p.add(.linear(src: attn, dst: mid, n: d, k: d, weight: model.layerWeight(i, "proj.weight")!,
                           bias: model.layerWeight(i, "proj.bias")!, gelu: false,
-                          scale: model.layerWeight(i, "ls1"), residual: xa), "proj")
-            p.add(.layerNorm(src: xb, dst: h, weight: model.layerWeight(i, "ln2.weight")!, bias: model.layerWeight(i, "ln2.bias")!), "layer norm")
-            p.add(.linear(src: h, dst: mlp, n: s.mlp, k: d, weight: model.layerWeight(i, "fc1.weight")!,
+                          scale: model.layerWeight(i, "ls1"), residual: x), "proj")
+            p.add(.layerNorm(src: mid, dst: h2, weight: model.layerWeight(i, "ln2.weight")!, bias: model.layerWeight(i, "ln2.bias")!), "layer norm")
+            p.add(.linear(src: h2, dst: mlp, n: s.mlp, k: d, weight: model.layerWeight(i, "fc1.weight")!,
                           bias: model.layerWeight(i, "fc1.bias")!, gelu: true, scale: nil, residual: nil), "fc1 + GELU")
-            p.add(.linear(src: mlp, dst: xa, n: d, k: s.mlp, weight: model.layerWeight(i, "fc2.weight")!,
+            p.add(.linear(src: mlp, dst: out, n: d, k: s.mlp, weight: model.layerWeight(i, "fc2.weight")!,
                           bias: model.layerWeight(i, "fc2.bias")!, gelu: false,
-                          scale: model.layerWeight(i, "ls2"), residual: xb), "fc2")
-            if layers.contains(i) {
-                let out = p.buffer("layer.\(i)", rows * d, output: true)
-                p.layerOutputs[i] = out
-                p.add(.copy(src: xa, dst: out), "layer output")
-            }
+                          scale: model.layerWeight(i, "ls2"), residual: mid), "fc2")
+            if outputs.layers.contains(i) { p.layerOutputs[i] = out }
+            x = out
         }
-        p.finalTokens = p.buffer("tokens", rows * d, output: true)
-        p.add(.layerNorm(src: xa, dst: p.finalTokens, weight: model.weight("norm.weight")!, bias: model.weight("norm.bias")!), "layer norm")
-        switch s.head {
+        if outputs.finals.isEmpty {
+            p.allocate()
+            return p
+        }
+        p.finalTokens = p.buffer("tokens", rows * d, output: outputs.keepsFinalTokens)
+        p.add(.layerNorm(src: x, dst: p.finalTokens, weight: model.weight("norm.weight")!, bias: model.weight("norm.bias")!), "layer norm")
+        switch outputs.finals.contains(.logits) ? s.head : ModelSpec.Head.none {
         case .none:
             break
         case .cls:

@@ -14,6 +14,10 @@ final class Session {
     let tokens: Int
     let table: KernelTable
     let blocking: GemmBlocking
+    /// "tuned", "cached", "formula" or "environment" (BlockingChoice).
+    let blockingSource: String
+    /// What the plan produces.
+    let outputs: OutputRequest
     let plan: Plan
     private let pool: ThreadPool
     private let arena: AlignedBuffer
@@ -37,6 +41,8 @@ final class Session {
         var width = 0
         var threads = 0
         var layers: Set<Int> = []
+        /// Final outputs to compute; nil: every one the model has.
+        var finals: Set<FinalOutput>? = nil
         var maxArenaBytes = 0
         var isa: KernelTable.ISA? = nil
         /// A kernel table to run instead of the ISA's (tests: the AVX-512
@@ -57,9 +63,10 @@ final class Session {
             throw TesseraError.invalid("image size \(h)x\(w) is not a multiple of the patch size \(s.patch); expected e.g. \(h / s.patch * s.patch + (h % s.patch == 0 ? 0 : s.patch))x\(w / s.patch * s.patch + (w % s.patch == 0 ? 0 : s.patch))")
         }
         guard o.threads >= 0, o.threads <= 256 else { throw TesseraError.invalid("num_threads is \(o.threads); expected 0 (all available cores) or 1...256") }
-        for l in o.layers where l < 0 || l >= s.layers {
-            throw TesseraError.invalid("layer \(l) requested; the model has layers 0...\(s.layers - 1)")
-        }
+        var request = OutputRequest.everything(s, layers: o.layers)
+        if let finals = o.finals { request.finals = finals }
+        try request.validate(s)
+        outputs = request
         let kernels = o.kernels ?? o.isa.map(Machine.table) ?? Machine.defaultTable
         guard Machine.supports(kernels.isa) else {
             throw TesseraError.unsupported("kernel variant \(kernels.isa.name) requested but this CPU does not support it; best available: \(Machine.bestISA.name)")
@@ -68,7 +75,9 @@ final class Session {
         gridH = h / s.patch; gridW = w / s.patch
         tokens = s.prefixTokens + gridH * gridW
         table = kernels
-        blocking = BlockingChoice.blocking(for: s, table: table).blocking
+        let chosen = BlockingChoice.blocking(for: s, table: table)
+        blocking = chosen.blocking
+        blockingSource = chosen.source
         let threads = o.threads == 0 ? Machine.availableCores : o.threads
 
         // Sizes from the options: check them before allocating anything.
@@ -81,7 +90,7 @@ final class Session {
         let perThread = max(blocking.scratchFloats, AttentionArgs.scratchFloats(tokens: tokens, headDim: s.headDim, mr: table.gemmMR, nr: table.gemmNR))
         scratchStride = (perThread + 15) / 16 * 16
         let plan = Plan.build(spec: s, model: model, batch: batch, gridH: gridH, gridW: gridW,
-                              layers: o.layers, scratchFloats: scratchStride * threads)
+                              outputs: request, scratchFloats: scratchStride * threads)
         let arenaBytes = plan.arenaFloats * 4
         if o.maxArenaBytes > 0 && arenaBytes > o.maxArenaBytes {
             throw TesseraError.outOfMemory("the session needs a \(arenaBytes)-byte arena; max_arena_bytes is \(o.maxArenaBytes)")
@@ -210,8 +219,6 @@ final class Session {
                     let j = ctx.assumingMemoryBound(to: KernelJob<AttentionArgs>.self)
                     j.pointee.table.attention(j.pointee.args, t, n)
                 }
-            case .copy(let src, let dst):
-                s.pointer(dst).update(from: s.pointer(src), count: rows * sp.hidden)
             case .head(let src, let token, let dst, let w, let bias, let scale, let residual):
                 gemm(m: images, n: sp.classes, k: sp.hidden, a: s.pointer(src) + token * sp.hidden,
                      lda: s.tokens * sp.hidden, b: w, c: s.pointer(dst), ldc: sp.classes,
@@ -287,57 +294,79 @@ final class Session {
 
     // MARK: Outputs
 
-    /// Shape of an output of the last run (rank 2 or 3).
-    func outputShape(_ which: tessera_output) throws -> [Int] {
+    /// Where an output lies in the arena: its first float, its shape (rank
+    /// 2 or 3) and strides in floats. Fixed-size, so that reading it
+    /// allocates nothing.
+    struct OutputLayout {
+        let data: UnsafePointer<Float>
+        let rank: Int
+        /// Unused dimensions: size 1, stride 0.
+        let shape: (Int, Int, Int)
+        let strides: (Int, Int, Int)
+
+        init(_ data: UnsafePointer<Float>, _ shape: (Int, Int, Int?), _ strides: (Int, Int, Int?)) {
+            self.data = data
+            rank = shape.2 == nil ? 2 : 3
+            self.shape = (shape.0, shape.1, shape.2 ?? 1)
+            self.strides = (strides.0, strides.1, strides.2 ?? 0)
+        }
+
+        var dims: [Int] { rank == 2 ? [shape.0, shape.1] : [shape.0, shape.1, shape.2] }
+        var count: Int { shape.0 * shape.1 * shape.2 }
+    }
+
+    /// An output of the last run where it lies in the arena; valid until the
+    /// next run.
+    func outputView(_ which: tessera_output) throws -> OutputLayout {
         guard lastImages > 0 else { throw TesseraError.state("no output yet: call tessera_run_f32 or tessera_run_rgb8 first") }
-        let s = model.spec, b = lastImages
-        switch which {
-        case TESSERA_OUTPUT_LOGITS:
-            guard s.classes > 0 else { throw TesseraError.unavailable("the model has no classifier head, so no logits") }
-            return [b, s.classes]
-        case TESSERA_OUTPUT_EMBEDDING: return [b, s.hidden]
-        case TESSERA_OUTPUT_PATCH_TOKENS: return [b, gridH * gridW, s.hidden]
-        case TESSERA_OUTPUT_REGISTER_TOKENS:
-            guard s.registers > 0 else { throw TesseraError.unavailable("the model has no register tokens") }
-            return [b, s.registers, s.hidden]
-        default:
+        let s = model.spec, b = lastImages, d = s.hidden
+        if Int(which) >= Int(TESSERA_OUTPUT_LAYER_BASE) {
             let k = Int(which) - Int(TESSERA_OUTPUT_LAYER_BASE)
-            guard Int(which) >= Int(TESSERA_OUTPUT_LAYER_BASE) else {
-                throw TesseraError.invalid("unknown output \(which); expected TESSERA_OUTPUT_LOGITS, _EMBEDDING, _PATCH_TOKENS, _REGISTER_TOKENS or TESSERA_OUTPUT_LAYER(0...\(s.layers - 1))")
-            }
             guard k < s.layers else {
                 throw TesseraError.unavailable("layer \(k) does not exist; the model has layers 0...\(s.layers - 1)")
             }
-            guard plan.layerOutputs[k] != nil else {
+            guard let buffer = plan.layerOutputs[k] else {
                 throw TesseraError.unavailable("layer \(k) was not requested; set bit \(k) of layers_mask when creating the session")
             }
-            return [b, tokens, s.hidden]
+            return OutputLayout(UnsafePointer(pointer(buffer)), (b, tokens, d), (tokens * d, d, 1))
+        }
+        guard let final = FinalOutput(rawValue: which) else {
+            throw TesseraError.invalid("unknown output \(which); expected TESSERA_OUTPUT_LOGITS, _EMBEDDING, _PATCH_TOKENS, _REGISTER_TOKENS or TESSERA_OUTPUT_LAYER(0...\(s.layers - 1))")
+        }
+        guard final.exists(in: s) else {
+            throw TesseraError.unavailable(final == .logits ? "the model has no classifier head, so no logits" : "the model has no register tokens")
+        }
+        guard outputs.finals.contains(final) else {
+            let asked = outputs.finals.sorted().map(\.cName).joined(separator: ", ")
+            throw TesseraError.unavailable("\(final.cName) was not asked for: this session computes \(asked.isEmpty ? "no final output" : asked)\(outputs.layers.isEmpty ? "" : " and layers \(outputs.layers.sorted())"); create the session with options->outputs 0 (every output) or with TESSERA_OUTPUT_BIT(\(final.cName)) set")
+        }
+        let all = UnsafePointer(pointer(plan.finalTokens))
+        switch final {
+        case .logits:
+            return OutputLayout(UnsafePointer(pointer(plan.logits)), (b, s.classes, nil), (s.classes, 1, nil))
+        case .embedding:
+            return OutputLayout(all, (b, d, nil), (tokens * d, 1, nil))
+        case .patchTokens:
+            return OutputLayout(all + s.prefixTokens * d, (b, gridH * gridW, d), (tokens * d, d, 1))
+        case .registerTokens:
+            return OutputLayout(all + (s.prefixTokens - s.registers) * d, (b, s.registers, d), (tokens * d, d, 1))
         }
     }
 
-    /// Copies an output into `dst`, which holds `capacity` floats.
+    /// Shape of an output of the last run (rank 2 or 3).
+    func outputShape(_ which: tessera_output) throws -> [Int] {
+        try outputView(which).dims
+    }
+
+    /// Copies an output into `dst`, which holds `capacity` floats, densely.
     func copyOutput(_ which: tessera_output, into dst: UnsafeMutablePointer<Float>, capacity: Int) throws {
-        let shape = try outputShape(which)
-        let need = shape.reduce(1, *)
+        let v = try outputView(which)
+        let need = v.count
         guard capacity >= need else {
-            throw TesseraError.invalid("destination holds \(capacity) floats; the output \(shape) needs \(need)")
+            throw TesseraError.invalid("destination holds \(capacity) floats; the output \(v.dims) needs \(need)")
         }
-        let s = model.spec, d = s.hidden
-        let tokensPtr = pointer(plan.finalTokens)
-        switch which {
-        case TESSERA_OUTPUT_LOGITS:
-            dst.update(from: pointer(plan.logits), count: need)
-        case TESSERA_OUTPUT_EMBEDDING:
-            for b in 0..<lastImages { (dst + b * d).update(from: tokensPtr + b * tokens * d, count: d) }
-        case TESSERA_OUTPUT_PATCH_TOKENS:
-            let n = gridH * gridW * d
-            for b in 0..<lastImages { (dst + b * n).update(from: tokensPtr + (b * tokens + s.prefixTokens) * d, count: n) }
-        case TESSERA_OUTPUT_REGISTER_TOKENS:
-            let n = s.registers * d, first = s.prefixTokens - s.registers
-            for b in 0..<lastImages { (dst + b * n).update(from: tokensPtr + (b * tokens + first) * d, count: n) }
-        default:
-            let k = Int(which) - Int(TESSERA_OUTPUT_LAYER_BASE)
-            dst.update(from: pointer(plan.layerOutputs[k]!), count: need)
-        }
+        // Within an image every output is contiguous; images are `strides.0` apart.
+        let perImage = need / v.shape.0
+        for i in 0..<v.shape.0 { (dst + i * perImage).update(from: v.data + i * v.strides.0, count: perImage) }
     }
 }

@@ -42,14 +42,15 @@ from .errors import (
     UnavailableError,
     UnsupportedError,
 )
-from .model import Model, ModelInfo, Session, status_string, version
+from .model import Model, ModelInfo, Session, SessionInfo, status_string, version
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Model",
     "ModelInfo",
     "Session",
+    "SessionInfo",
     "version",
     "status_string",
     "library_path",

@@ -1,6 +1,6 @@
 """Finding and loading libtessera.so, and the C declarations of include/tessera.h.
 
-Everything here mirrors the header by hand: the constants, the two structs
+Everything here mirrors the header by hand: the constants, the structs
 (field for field, in order) and each function's argtypes/restype. The tests
 compare the structs with the header (names, order, offsets) so that the two
 cannot drift silently.
@@ -30,9 +30,9 @@ from typing import List, Optional, Tuple
 # --- constants (tessera.h) ---------------------------------------------------
 
 VERSION_MAJOR = 0
-VERSION_MINOR = 1
+VERSION_MINOR = 2
 VERSION_PATCH = 0
-VERSION_STRING = "0.1.0"
+VERSION_STRING = "0.2.0"
 
 OK = 0
 ERR_INVALID_ARGUMENT = 1
@@ -68,6 +68,14 @@ OUTPUT_LAYER_BASE = 256
 def OUTPUT_LAYER(k: int) -> int:
     """TESSERA_OUTPUT_LAYER(k): block k's output (0-based)."""
     return OUTPUT_LAYER_BASE + k
+
+
+def OUTPUT_BIT(which: int) -> int:
+    """TESSERA_OUTPUT_BIT(which): a final output's bit in options.outputs."""
+    return 1 << which
+
+
+OUTPUTS_EXPLICIT = 1 << 31
 
 
 # The layers mask is a uint64_t: at most 64 blocks can be requested.
@@ -129,6 +137,31 @@ class tessera_session_options(ctypes.Structure):
         ("layers_mask", ctypes.c_uint64),
         ("max_arena_bytes", ctypes.c_size_t),
         ("isa", tessera_isa),
+        ("outputs", ctypes.c_uint32),
+    ]
+
+
+class tessera_session_info(ctypes.Structure):
+    """struct tessera_session_info, field for field."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("batch", ctypes.c_int32),
+        ("height", ctypes.c_int32),
+        ("width", ctypes.c_int32),
+        ("num_threads", ctypes.c_int32),
+        ("isa", tessera_isa),
+        ("isa_name", ctypes.c_char * 16),
+        ("gemm_kc", ctypes.c_int32),
+        ("gemm_mc", ctypes.c_int32),
+        ("blocking_source", ctypes.c_char * 16),
+        ("arena_bytes", ctypes.c_size_t),
+        ("outputs", ctypes.c_uint32),
+        ("layers_mask", ctypes.c_uint64),
+        ("blocks_run", ctypes.c_int32),
+        ("num_layers", ctypes.c_int32),
+        ("num_tokens", ctypes.c_int32),
+        ("num_ops", ctypes.c_int32),
     ]
 
 
@@ -150,6 +183,7 @@ FUNCTIONS = {
     ),
     "tessera_session_free": (None, [session_p]),
     "tessera_session_arena_bytes": (ctypes.c_size_t, [session_p]),
+    "tessera_session_get_info": (tessera_status, [session_p, _P(tessera_session_info)]),
     "tessera_run_f32": (tessera_status, [session_p, _P(ctypes.c_float), ctypes.c_size_t]),
     "tessera_run_rgb8": (tessera_status, [session_p, _P(ctypes.c_uint8), ctypes.c_size_t]),
     "tessera_output_shape": (
@@ -159,6 +193,11 @@ FUNCTIONS = {
     "tessera_output_copy": (
         tessera_status,
         [session_p, tessera_output, _P(ctypes.c_float), ctypes.c_size_t],
+    ),
+    "tessera_output_view": (
+        tessera_status,
+        [session_p, tessera_output, _P(_P(ctypes.c_float)), _P(ctypes.c_int64),
+         _P(ctypes.c_int64), _P(ctypes.c_int32)],
     ),
 }
 

@@ -13,7 +13,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _library as _c
-from .errors import BusyError, InternalError, InvalidArgumentError, StateError, check
+from .errors import (BusyError, InternalError, InvalidArgumentError, StateError, UnavailableError,
+                     check)
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
@@ -114,6 +115,36 @@ class ModelInfo:
                 v = _c.decode(v)
             values[name] = v
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What a session really runs (tessera_session_info), not what was asked."""
+
+    batch: int
+    height: int
+    width: int
+    threads: int                     # threads each run uses
+    isa: str                         # kernel variant in use, e.g. "avx512"
+    gemm_kc: int                     # GEMM blocking in use
+    gemm_mc: int
+    blocking_source: str             # "tuned", "cached", "formula" or "environment"
+    arena_bytes: int
+    outputs: Tuple[str, ...]         # every output name a run returns
+    blocks_run: int                  # transformer blocks each run executes
+    num_layers: int                  # blocks the model has
+    tokens: int                      # tokens per image
+    ops: int                         # steps of the session's plan
+
+    @classmethod
+    def _from_c(cls, raw: _c.tessera_session_info) -> "SessionInfo":
+        finals = tuple(name for name, code in OUTPUTS.items() if raw.outputs & _c.OUTPUT_BIT(code))
+        layers = tuple(f"layer_{k}" for k in range(64) if raw.layers_mask >> k & 1)
+        return cls(batch=raw.batch, height=raw.height, width=raw.width, threads=raw.num_threads,
+                   isa=_c.decode(raw.isa_name), gemm_kc=raw.gemm_kc, gemm_mc=raw.gemm_mc,
+                   blocking_source=_c.decode(raw.blocking_source), arena_bytes=raw.arena_bytes,
+                   outputs=finals + layers, blocks_run=raw.blocks_run, num_layers=raw.num_layers,
+                   tokens=raw.num_tokens, ops=raw.num_ops)
 
 
 class Model:
@@ -237,16 +268,23 @@ class Model:
         layers: Iterable[int] = (),
         isa: Union[None, str, int] = None,
         max_arena_bytes: int = 0,
+        outputs: Optional[Iterable[str]] = None,
     ) -> "Session":
         """A Session for ``batch`` images of ``height`` x ``width`` (default: trained size).
 
-        ``layers``: 0-based block indices whose outputs to keep ("layer_<k>").
+        ``outputs``: the names ``run`` should return ("embedding",
+        "patch_tokens", "logits", "register_tokens", "layer_<k>"); the
+        session computes only what they need: ``outputs=["layer_5"]`` runs
+        blocks 0..5 and stops. None (the default): every final output the
+        model has, plus ``layers``.
+        ``layers``: 0-based block indices whose outputs to keep ("layer_<k>"),
+        added to ``outputs``.
         ``threads``: 0 uses the cores the process may use.
         ``isa``: None/"auto", or force "portable", "avx2" or "avx512".
         ``max_arena_bytes``: 0 for no cap; otherwise creation fails beyond it.
         """
         return Session(self, batch=batch, height=height, width=width, threads=threads,
-                       layers=layers, isa=isa, max_arena_bytes=max_arena_bytes)
+                       layers=layers, isa=isa, max_arena_bytes=max_arena_bytes, outputs=outputs)
 
 
 def _as_int(name: str, value, lo: int, hi: int) -> int:
@@ -274,6 +312,29 @@ def _isa_code(isa: Union[None, str, int]) -> int:
 _INT32_MAX = 2**31 - 1
 
 
+def _parse_outputs(names) -> Tuple[List[int], set]:
+    """outputs=[...] -> (final output codes, layer indices)."""
+    if isinstance(names, (str, bytes)):
+        names = (names,)
+    try:
+        names = list(names)
+    except TypeError:
+        raise InvalidArgumentError(f"outputs must be a list of output names, got {names!r}") from None
+    finals, layers = [], set()
+    for name in names:
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"outputs must be names (str), got {name!r}")
+        if name in OUTPUTS:
+            finals.append(OUTPUTS[name])
+            continue
+        m = _LAYER_NAME.match(name)
+        if not m:
+            raise InvalidArgumentError(
+                f"unknown output {name!r}; expected one of {', '.join(OUTPUTS)} or 'layer_<k>'")
+        layers.add(int(m.group(1)))
+    return finals, layers
+
+
 class Session:
     """A planned run of a Model for fixed batch, height and width.
 
@@ -284,7 +345,8 @@ class Session:
 
     def __init__(self, model: Model, *, batch: int = 1, height: Optional[int] = None,
                  width: Optional[int] = None, threads: int = 0, layers: Iterable[int] = (),
-                 isa: Union[None, str, int] = None, max_arena_bytes: int = 0):
+                 isa: Union[None, str, int] = None, max_arena_bytes: int = 0,
+                 outputs: Optional[Iterable[str]] = None):
         self._handle: Optional[int] = None
         self._lock = threading.Lock()
         self._images = 0
@@ -303,7 +365,14 @@ class Session:
 
         if isinstance(layers, (int, np.integer)):
             layers = (layers,)
-        wanted = sorted({_as_int("layers[...]", k, 0, _INT32_MAX) for k in layers})
+        wanted = {_as_int("layers[...]", k, 0, _INT32_MAX) for k in layers}
+        if outputs is not None:
+            finals, from_names = _parse_outputs(outputs)
+            wanted |= from_names
+            opts.outputs = _c.OUTPUTS_EXPLICIT
+            for code in finals:
+                opts.outputs |= _c.OUTPUT_BIT(code)
+        wanted = sorted(wanted)
         limit = min(info.num_layers, _c.MAX_MASK_LAYERS)
         bad = [k for k in wanted if k >= limit]
         if bad:
@@ -326,12 +395,35 @@ class Session:
             model._sessions.add(self)
             model._session_handles.add(self._handle)
 
-        self.batch = int(opts.batch)
-        self.height = int(opts.height) or info.image_height
-        self.width = int(opts.width) or info.image_width
-        self.threads = int(opts.num_threads)
+        try:
+            raw = _c.tessera_session_info()
+            raw.struct_size = ctypes.sizeof(raw)
+            check(lib.tessera_session_get_info(self._handle, ctypes.byref(raw)),
+                  "tessera_session_get_info")
+        except BaseException:
+            self.close()
+            raise
+        self._info = SessionInfo._from_c(raw)
+        self.batch = self._info.batch
+        self.height = self._info.height
+        self.width = self._info.width
         self.layers: Tuple[int, ...] = tuple(wanted)
-        self.isa = ISA_NAMES.get(opts.isa, opts.isa)
+
+    @property
+    def info(self) -> SessionInfo:
+        """What the session really runs: variant, threads, blocking, arena, outputs."""
+        self._require()
+        return self._info
+
+    @property
+    def threads(self) -> int:
+        """Threads each run uses (0 = "all cores" resolved)."""
+        return self._info.threads
+
+    @property
+    def isa(self) -> str:
+        """The kernel variant in use ("auto" resolved), e.g. "avx512"."""
+        return self._info.isa
 
     # -- lifetime --------------------------------------------------------
 
@@ -379,8 +471,23 @@ class Session:
 
     @property
     def output_names(self) -> List[str]:
-        """Every output name this session could produce (some may be absent)."""
-        return list(OUTPUTS) + [f"layer_{k}" for k in self.layers]
+        """The output names each run returns."""
+        return list(self._info.outputs)
+
+    def output_shape(self, name: str, images: Optional[int] = None) -> Tuple[int, ...]:
+        """The shape of output ``name`` for ``images`` images (default: the batch)."""
+        n = self.batch if images is None else _as_int("images", images, 1, self.batch)
+        output_code(name)  # an unknown name raises here
+        if name not in self._info.outputs:
+            raise UnavailableError(
+                f"output {name!r} was not asked for; this session computes "
+                f"{', '.join(self._info.outputs)} (pass it in outputs=[...] when making the session)",
+                _c.ERR_UNAVAILABLE)
+        i, d = self.model.info, self.model.info.hidden_size
+        grid = (self.height // i.patch_size) * (self.width // i.patch_size)
+        shapes = {"logits": (n, i.num_classes), "embedding": (n, d),
+                  "patch_tokens": (n, grid, d), "register_tokens": (n, i.num_register_tokens, d)}
+        return shapes.get(name, (n, self._info.tokens, d))
 
     # -- running ---------------------------------------------------------
 
@@ -437,8 +544,8 @@ class Session:
             )
         return np.ascontiguousarray(a), is_u8
 
-    def run(self, images) -> Dict[str, np.ndarray]:
-        """Runs images and returns every output this model/session has.
+    def run(self, images, out: Optional[Dict[str, np.ndarray]] = None) -> Dict[str, np.ndarray]:
+        """Runs images and returns the session's outputs (``output_names``).
 
         Input (1..batch images of the session's height x width):
 
@@ -454,10 +561,16 @@ class Session:
 
         Returns a dict of float32 arrays, each with a leading dimension N:
         "logits" [N, classes], "embedding" [N, D], "patch_tokens" [N, Hp*Wp, D],
-        "register_tokens" [N, R, D] and "layer_<k>" [N, T, D] for each
-        requested layer; only the outputs the model and session have.
+        "register_tokens" [N, R, D] and "layer_<k>" [N, T, D]; those the
+        session was made for (``outputs=`` / ``layers=``).
+
+        ``out``: arrays to write outputs into instead of new ones, by name
+        (some or all of the session's outputs). Each must be a writable,
+        C-contiguous float32 array of exactly ``output_shape(name, N)``; the
+        library copies straight into it, and the returned dict holds it.
         """
         a, is_u8 = self._prepare(images)
+        targets = self._check_out(out, a.shape[0])
         lib = _c.lib()
         if not self._lock.acquire(blocking=False):
             raise BusyError("the session is running on another thread", _c.ERR_BUSY)
@@ -473,14 +586,36 @@ class Session:
                     handle, a.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), n)
                 check(status, "tessera_run_f32")
             self._images = n
-            out: Dict[str, np.ndarray] = {}
+            result: Dict[str, np.ndarray] = {}
             for name in self.output_names:
-                arr = self._copy(handle, output_code(name), missing_ok=True)
-                if arr is not None:
-                    out[name] = arr
-            return out
+                result[name] = self._copy(handle, output_code(name), missing_ok=False,
+                                          into=targets.get(name))
+            return result
         finally:
             self._lock.release()
+
+    def _check_out(self, out, n: int) -> Dict[str, np.ndarray]:
+        """Checks run(out=...) before anything runs."""
+        if out is None:
+            return {}
+        if not isinstance(out, dict):
+            raise InvalidArgumentError(f"out must be a dict of name -> numpy array, got {type(out).__name__}")
+        for name, arr in out.items():
+            want = self.output_shape(name, n)
+            if not isinstance(arr, np.ndarray):
+                raise InvalidArgumentError(f"out[{name!r}] must be a numpy array, got {type(arr).__name__}")
+            problems = []
+            if arr.dtype != np.float32:
+                problems.append(f"dtype {arr.dtype} (expected float32)")
+            if arr.shape != want:
+                problems.append(f"shape {arr.shape} (expected {want} for {n} image(s))")
+            if not arr.flags.c_contiguous:
+                problems.append("not C-contiguous")
+            if not arr.flags.writeable:
+                problems.append("read-only")
+            if problems:
+                raise InvalidArgumentError(f"out[{name!r}] cannot take the output: " + ", ".join(problems))
+        return out
 
     def output(self, name: str) -> np.ndarray:
         """One output of the last run, e.g. "embedding" or "layer_0".
@@ -492,7 +627,8 @@ class Session:
         with self._lock:
             return self._copy(self._require(), code, missing_ok=False)
 
-    def _copy(self, handle: int, code: int, missing_ok: bool) -> Optional[np.ndarray]:
+    def _copy(self, handle: int, code: int, missing_ok: bool,
+              into: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
         lib = _c.lib()
         shape = (ctypes.c_int64 * 4)()
         rank = ctypes.c_int32()
@@ -504,7 +640,10 @@ class Session:
             raise InternalError(f"tessera_output_shape returned rank {rank.value}",
                                 _c.ERR_INTERNAL)
         dims = tuple(int(shape[i]) for i in range(rank.value))
-        arr = np.empty(dims, dtype=np.float32)
+        arr = np.empty(dims, dtype=np.float32) if into is None else into
+        if arr.shape != dims:
+            raise InternalError(f"output {code} has shape {dims}, the target {arr.shape}",
+                                _c.ERR_INTERNAL)
         check(lib.tessera_output_copy(handle, code,
                                       arr.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
                                       arr.size),

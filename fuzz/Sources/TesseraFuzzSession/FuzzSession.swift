@@ -8,7 +8,9 @@
 //    1    1    flags A: 1 options=NULL, 2 raw batch, 4 raw height/width, 8 raw threads,
 //                       16 raw max_arena_bytes, 32 raw struct_size, 64 uint8 input, 128 raw images
 //    2    1    flags B: 1 raw layers_mask, 2 raw isa, 4 fresh model freed before the run,
-//                       8 run twice, 16 read outputs before any run, 32 second run with the other input kind
+//                       8 run twice, 16 read outputs before any run, 32 second run with the other input kind,
+//                       64 explicit outputs (TESSERA_OUTPUTS_EXPLICIT | bits 8..11 of the isa field),
+//                       128 raw outputs (the isa field's 32 bits)
 //    3    4    batch        (i32; sane: 1 + v % 3)
 //    7    4    height       (i32; sane: patch * (v % 9), 0 = trained size)
 //   11    4    width        (i32; sane: as height)
@@ -29,7 +31,10 @@
 // floats and the run at most ~4e8 flops (large sizes are still created).
 // A trap, sanitizer report, hang or OOM is a finding, as is a status outside
 // the header's codes, a failure without a message, a valid call that fails,
-// an undersized copy that succeeds, or non-finite outputs from uint8 input.
+// an undersized copy that succeeds, or non-finite outputs from uint8 input;
+// also a borrowed view (tessera_output_view) that disagrees with the copy, or
+// session info (read with the struct_size byte as its struct_size into 256
+// bytes) that writes past that size or reports another arena or batch.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -133,6 +138,11 @@ public func fuzzSession(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if arena <= 0 || arena > arenaCap { arena = arenaCap }
     o.max_arena_bytes = arena
     o.isa = bflags & 2 != 0 ? isaV : Int32(UInt32(bitPattern: isaV) % 3)
+    if bflags & 128 != 0 {
+        o.outputs = UInt32(bitPattern: isaV)
+    } else if bflags & 64 != 0 {
+        o.outputs = UInt32(TESSERA_OUTPUTS_EXPLICIT) | (UInt32(bitPattern: isaV) >> 8) & 0xF
+    }
     if a & 32 != 0 {
         // A raw struct_size: fields past it take their defaults, the arena
         // cap among them, so the sizes stay small here.
@@ -142,7 +152,7 @@ public func fuzzSession(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         o.width = Int32(patch) * Int32(UInt32(bitPattern: wV) % 9)
     }
     let optionsNull = a & 1 != 0
-    let sane = a & (2 | 4 | 8 | 16 | 32) == 0 && bflags & (1 | 2) == 0
+    let sane = a & (2 | 4 | 8 | 16 | 32) == 0 && bflags & (1 | 2 | 64 | 128) == 0
 
     var model = fx.model
     var fresh: OpaquePointer? = nil
@@ -177,6 +187,7 @@ public func fuzzSession(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     defer { tessera_session_free(s) }
     if tessera_session_arena_bytes(s) == 0 { finding("a session with a zero-byte arena") }
+    checkSessionInfo(s, structSize: Int(ssV), batch: optionsNull ? 1 : Int(o.batch))
 
     let batch = optionsNull ? 1 : Int(o.batch)
     let h = optionsNull || o.height == 0 ? Int(info.image_height) : Int(o.height)
@@ -228,6 +239,8 @@ public func fuzzSession(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             } else if cs != st {
                 finding("output_shape(\(which)) returned \(st) but output_copy \(cs)")
             }
+            checkView(s, which, shapeStatus: st, shape: shape, rank: rank,
+                      copied: cs == TESSERA_OK ? UnsafePointer(dst) : nil, nullArg: delta)
         }
     }
 
@@ -274,4 +287,71 @@ public func fuzzSession(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if bflags & 8 != 0 { run(rgb: rgb); if validImages { readOutputs(expectRun: true) } }
     if bflags & 32 != 0 { run(rgb: !rgb) }
     return 0
+}
+
+/// tessera_output_view agrees with tessera_output_shape/_copy: same status,
+/// shape and values (read through the strides); NULL arguments are refused.
+func checkView(_ s: OpaquePointer, _ which: tessera_output, shapeStatus: tessera_status, shape: [Int64], rank: Int32,
+               copied: UnsafePointer<Float>?, nullArg: Int) {
+    var data: UnsafePointer<Float>? = nil
+    var vshape = [Int64](repeating: -7, count: 4), strides = [Int64](repeating: -7, count: 4)
+    var vrank: Int32 = -7
+    if nullArg == 1 || nullArg == -1 {
+        // One NULL argument, chosen by the sign: refused, never dereferenced.
+        let st = nullArg == 1 ? check(tessera_output_view(s, which, nil, &vshape, &strides, &vrank), "tessera_output_view(NULL data)")
+                              : check(tessera_output_view(s, which, &data, &vshape, nil, &vrank), "tessera_output_view(NULL strides)")
+        if st != TESSERA_ERR_INVALID_ARGUMENT { finding("output_view with a NULL argument returned \(st)") }
+        return
+    }
+    let st = check(tessera_output_view(s, which, &data, &vshape, &strides, &vrank), "tessera_output_view(\(which))")
+    guard st == shapeStatus else { finding("output_shape(\(which)) returned \(shapeStatus) but output_view \(st)") }
+    guard st == TESSERA_OK else {
+        if data != nil { finding("a failed output_view left a pointer") }
+        return
+    }
+    guard let data, vrank == rank, vshape == shape else { finding("output_view(\(which)) shape \(vshape) rank \(vrank), output_shape \(shape) rank \(rank)") }
+    guard let copied else { return }
+    var k = 0
+    let r = Int(rank)
+    let d0 = Int(shape[0]), d1 = r == 3 ? Int(shape[1]) : 1, d2 = Int(shape[r - 1])
+    for i in 0..<d0 {
+        for j in 0..<d1 {
+            for l in 0..<d2 {
+                let at = i * Int(strides[0]) + (r == 3 ? j * Int(strides[1]) : 0) + l * Int(strides[r - 1])
+                let a = data[at], b = copied[k]
+                if a.bitPattern != b.bitPattern { finding("output_view(\(which)) [\(i),\(j),\(l)] = \(a), the copy has \(b)") }
+                k += 1
+            }
+        }
+    }
+}
+
+/// Session info read with a caller's struct_size: refused below the
+/// minimum, else written up to min(struct_size, sizeof) and no further.
+func checkSessionInfo(_ s: OpaquePointer, structSize: Int, batch: Int) {
+    let full = MemoryLayout<tessera_session_info>.size
+    let minimum = MemoryLayout<tessera_session_info>.offset(of: \.batch)! + 4
+    let buffer = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 16)
+    defer { buffer.deallocate() }
+    for size in [structSize, full] {
+        memset(buffer, 0xA5, 256)
+        buffer.storeBytes(of: size, as: Int.self)
+        let st = check(tessera_session_get_info(s, buffer.assumingMemoryBound(to: tessera_session_info.self)), "tessera_session_get_info")
+        if size < minimum {
+            if st != TESSERA_ERR_INVALID_ARGUMENT { finding("session_get_info with struct_size \(size) returned \(st)") }
+            continue
+        }
+        if st != TESSERA_OK { finding("session_get_info with struct_size \(size) failed: \(message())") }
+        let written = min(size, full)
+        if buffer.load(as: Int.self) != written { finding("session_get_info set struct_size \(buffer.load(as: Int.self)), expected \(written)") }
+        for k in written..<256 where buffer.load(fromByteOffset: k, as: UInt8.self) != 0xA5 {
+            finding("session_get_info with struct_size \(size) wrote byte \(k)")
+        }
+        if size >= full {
+            let info = buffer.load(as: tessera_session_info.self)
+            if Int(info.arena_bytes) != tessera_session_arena_bytes(s) || Int(info.batch) != batch || info.num_threads < 1 {
+                finding("session_get_info: arena \(info.arena_bytes) batch \(info.batch) threads \(info.num_threads)")
+            }
+        }
+    }
 }

@@ -1,0 +1,179 @@
+/*
+ * tessera.h — the C interface of Tessera, an inference runtime for Vision
+ * Transformers (ViT, DeiT, DINOv2).
+ *
+ * Rules that hold for every function:
+ *  - A fallible call returns tessera_status; TESSERA_OK (0) is success.
+ *    Results are written through the out-parameters, which come last.
+ *  - On failure, tessera_last_error() returns a message saying what was wrong
+ *    and what was expected. It is thread-local and stays valid until the next
+ *    failing call on the same thread.
+ *  - Bad input (NULL pointers, bad sizes, hostile files) is reported, never
+ *    trapped on.
+ *  - A tessera_model is immutable once loaded and may be shared by any number
+ *    of threads. A tessera_session is used by one thread at a time; a second
+ *    concurrent run on the same session returns TESSERA_ERR_BUSY.
+ *  - Structs that carry struct_size come from their *_default_options()
+ *    function (or are zeroed with struct_size set) so that fields can be
+ *    added later without breaking callers: tessera_session_create takes
+ *    options of any struct_size from the end of `batch` on, fields past the
+ *    caller's struct_size taking their defaults, and a longer struct (a
+ *    newer header) when its unknown fields are zero (else
+ *    TESSERA_ERR_UNSUPPORTED); tessera_model_get_info fills what fits.
+ */
+#ifndef TESSERA_H
+#define TESSERA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TESSERA_VERSION_MAJOR 0
+#define TESSERA_VERSION_MINOR 1
+#define TESSERA_VERSION_PATCH 0
+#define TESSERA_VERSION_STRING "0.1.0"
+
+typedef int32_t tessera_status;
+#define TESSERA_OK                    0
+#define TESSERA_ERR_INVALID_ARGUMENT  1  /* a NULL pointer, a bad size or option */
+#define TESSERA_ERR_IO                2  /* a file could not be opened or read */
+#define TESSERA_ERR_FORMAT            3  /* a file is malformed or inconsistent */
+#define TESSERA_ERR_UNSUPPORTED       4  /* a valid model Tessera cannot run */
+#define TESSERA_ERR_UNAVAILABLE       5  /* an output the model or session lacks */
+#define TESSERA_ERR_OUT_OF_MEMORY     6  /* an allocation failed or a cap was hit */
+#define TESSERA_ERR_BUSY              7  /* the session is running on another thread */
+#define TESSERA_ERR_STATE             8  /* e.g. an output read before any run */
+#define TESSERA_ERR_INTERNAL          9
+
+/* Model families. */
+typedef int32_t tessera_family;
+#define TESSERA_FAMILY_VIT     1
+#define TESSERA_FAMILY_DEIT    2
+#define TESSERA_FAMILY_DINOV2  3
+
+/* How the position embedding is resized to a patch grid other than the
+ * trained one; each family's reference does it differently. */
+typedef int32_t tessera_pos_resize;
+#define TESSERA_POS_RESIZE_BICUBIC            1 /* size=, a = -0.75, no antialias (HF ViT/DeiT/Dinov2Model) */
+#define TESSERA_POS_RESIZE_BICUBIC_ANTIALIAS  2 /* size=, a = -0.5, antialias (timm, HF Dinov2 with registers) */
+#define TESSERA_POS_RESIZE_BICUBIC_OFFSET     3 /* scale_factor=(n+0.1)/M, a = -0.75 (original DINOv2 hub) */
+
+/* Kernel variants (instruction sets). */
+typedef int32_t tessera_isa;
+#define TESSERA_ISA_AUTO      0
+#define TESSERA_ISA_PORTABLE  1  /* baseline x86-64 (SSE2) */
+#define TESSERA_ISA_AVX2      2  /* AVX2 + FMA */
+#define TESSERA_ISA_AVX512    3  /* AVX-512 F/BW/VL */
+
+/* Outputs. */
+typedef int32_t tessera_output;
+#define TESSERA_OUTPUT_LOGITS           0 /* [B, classes]; DeiT distilled: mean of both heads */
+#define TESSERA_OUTPUT_EMBEDDING        1 /* [B, D]: CLS after the final norm */
+#define TESSERA_OUTPUT_PATCH_TOKENS     2 /* [B, Hp*Wp, D] after the final norm, row-major grid */
+#define TESSERA_OUTPUT_REGISTER_TOKENS  3 /* [B, R, D] after the final norm */
+#define TESSERA_OUTPUT_LAYER_BASE     256
+/* [B, T, D]: all tokens as block k (0-based) outputs them, before the final
+ * norm (Hugging Face hidden_states[k + 1]); request k in layers_mask. */
+#define TESSERA_OUTPUT_LAYER(k) (TESSERA_OUTPUT_LAYER_BASE + (k))
+
+typedef struct tessera_model tessera_model;
+typedef struct tessera_session tessera_session;
+
+typedef struct tessera_model_info {
+    size_t struct_size;          /* set by the caller: sizeof(tessera_model_info) */
+    tessera_family family;
+    int32_t hidden_size;
+    int32_t num_layers;
+    int32_t num_heads;
+    int32_t mlp_size;
+    int32_t patch_size;
+    int32_t image_height;        /* the trained input size */
+    int32_t image_width;
+    int32_t num_channels;
+    int32_t num_classes;         /* 0: no classifier head */
+    int32_t num_register_tokens;
+    int32_t num_prefix_tokens;   /* CLS + distillation + registers */
+    tessera_pos_resize pos_resize;
+    tessera_isa isa;             /* kernel variant chosen on this CPU */
+    float image_mean[3];
+    float image_std[3];
+    int64_t num_parameters;
+    size_t weight_bytes;         /* fp32 weights as held in memory */
+    size_t l1d_bytes;            /* cache sizes used for blocking */
+    size_t l2_bytes;
+    char isa_name[16];
+    char architecture[64];       /* e.g. "Dinov2Model", "vit_base_patch16_224" */
+    /* GEMM blocking that sessions of this model use with the variant above:
+     * K-block depth and rows per block, timed on this CPU on the model's own
+     * shapes when first needed and cached per user (TESSERA_BLOCKING=formula
+     * or KC,MC overrides). blocking_source: "tuned", "cached", "formula" or
+     * "environment". Absent when struct_size ends before them. */
+    int32_t gemm_kc;
+    int32_t gemm_mc;
+    char blocking_source[16];
+} tessera_model_info;
+
+typedef struct tessera_session_options {
+    size_t struct_size;          /* sizeof(tessera_session_options) */
+    int32_t batch;               /* images per run, >= 1; default 1 */
+    int32_t height;              /* multiples of the patch size; 0 = trained size */
+    int32_t width;
+    int32_t num_threads;         /* 0 = the cores the process may use */
+    uint64_t layers_mask;        /* bit k: keep block k's output (TESSERA_OUTPUT_LAYER(k)) */
+    size_t max_arena_bytes;      /* 0 = no cap; otherwise creation fails beyond it */
+    tessera_isa isa;             /* TESSERA_ISA_AUTO or a lower variant to force */
+} tessera_session_options;
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+const char *tessera_version(void);
+
+/* The message of the last failing call on this thread ("" if none). */
+const char *tessera_last_error(void);
+
+/* Human-readable name of a status code. */
+const char *tessera_status_string(tessera_status status);
+
+/* Loads a model directory (config.json + model.safetensors) or a
+ * .safetensors file with config.json beside it. */
+tessera_status tessera_model_load(const char *path, tessera_model **out_model);
+void tessera_model_free(tessera_model *model);
+tessera_status tessera_model_get_info(const tessera_model *model,
+                                      tessera_model_info *out_info);
+/* Class label i from config.json's id2label, or NULL. Valid while the model lives. */
+const char *tessera_model_label(const tessera_model *model, int32_t index);
+
+tessera_session_options tessera_session_default_options(void);
+/* options may be NULL for the defaults. */
+tessera_status tessera_session_create(const tessera_model *model,
+                                      const tessera_session_options *options,
+                                      tessera_session **out_session);
+void tessera_session_free(tessera_session *session);
+/* Bytes of the session's activation arena (0 for NULL). */
+size_t tessera_session_arena_bytes(const tessera_session *session);
+
+/* Runs `images` (1..batch) images given as normalized float NCHW,
+ * images x 3 x height x width floats.
+ * Values are not checked: a NaN or infinity makes every output of that image NaN. */
+tessera_status tessera_run_f32(tessera_session *session, const float *nchw,
+                               size_t images);
+/* Runs images given as uint8 RGB NHWC (images x height x width x 3),
+ * normalized with the model's mean and std. */
+tessera_status tessera_run_rgb8(tessera_session *session, const uint8_t *nhwc,
+                                size_t images);
+
+/* Shape of an output of the last run: rank 2 or 3, unused dims set to 1. */
+tessera_status tessera_output_shape(const tessera_session *session,
+                                    tessera_output which, int64_t shape[4],
+                                    int32_t *out_rank);
+/* Copies an output of the last run; dst_floats must be at least its size. */
+tessera_status tessera_output_copy(const tessera_session *session,
+                                   tessera_output which, float *dst,
+                                   size_t dst_floats);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TESSERA_H */

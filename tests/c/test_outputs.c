@@ -1,0 +1,263 @@
+/* Outputs on demand through the C API: options.outputs, session info, the
+ * borrowed view, and options structs of older sizes.
+ * Usage: test_outputs FIXTURES_DIR */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "tessera.h"
+
+static int g_passed, g_failed;
+
+static int check(int ok, const char *what, const char *detail) {
+    if (ok) g_passed++;
+    else { g_failed++; printf("FAIL %s%s%s\n", what, detail ? ": " : "", detail ? detail : ""); }
+    return ok;
+}
+
+/* All outputs codes a fixture could have. */
+static int output_codes(const tessera_model_info *info, tessera_output *codes) {
+    int n = 0;
+    for (tessera_output w = TESSERA_OUTPUT_LOGITS; w <= TESSERA_OUTPUT_REGISTER_TOKENS; w++) codes[n++] = w;
+    for (int k = 0; k < info->num_layers; k++) codes[n++] = TESSERA_OUTPUT_LAYER(k);
+    return n;
+}
+
+static tessera_session *create(const tessera_model *m, uint32_t outputs, uint64_t mask, tessera_status *st) {
+    tessera_session_options o = tessera_session_default_options();
+    o.batch = 2; o.num_threads = 2; o.outputs = outputs; o.layers_mask = mask;
+    tessera_session *s = NULL;
+    *st = tessera_session_create(m, &o, &s);
+    return s;
+}
+
+/* Copies an output densely (NULL if unavailable). */
+static float *copy_out(const tessera_session *s, tessera_output w, size_t *n, tessera_status *st) {
+    int64_t shape[4]; int32_t rank = 0;
+    *st = tessera_output_shape(s, w, shape, &rank);
+    if (*st != TESSERA_OK) return NULL;
+    *n = (size_t)(shape[0] * shape[1] * shape[2] * shape[3]);
+    float *dst = malloc(*n * sizeof *dst);
+    if (tessera_output_copy(s, w, dst, *n) != TESSERA_OK) { free(dst); return NULL; }
+    return dst;
+}
+
+/* The borrowed view agrees with the copy, element for element. */
+static void check_view(const tessera_session *s, tessera_output w, const float *dense, size_t n, const char *ctx) {
+    const float *p = NULL; int64_t shape[4], strides[4]; int32_t rank = 0;
+    tessera_status st = tessera_output_view(s, w, &p, shape, strides, &rank);
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: output_view(%d) -> %s", ctx, (int)w, tessera_status_string(st));
+    if (!check(st == TESSERA_OK && p != NULL && (rank == 2 || rank == 3), msg, tessera_last_error())) return;
+    check(shape[3] == 1 && strides[3] == 0 && (rank == 3 || (shape[2] == 1 && strides[2] == 0)),
+          "unused view dims have shape 1, stride 0", ctx);
+    size_t k = 0, bad = 0;
+    for (int64_t i = 0; i < shape[0]; i++)
+        for (int64_t j = 0; j < shape[1]; j++)
+            for (int64_t l = 0; l < shape[2]; l++, k++)
+                if (k >= n || memcmp(&p[i * strides[0] + j * strides[1] + l * strides[2]], &dense[k], 4) != 0) bad++;
+    snprintf(msg, sizeof msg, "%s: view of output %d equals its copy (%zu of %zu differ)", ctx, (int)w, bad, n);
+    check(bad == 0 && k == n, msg, NULL);
+}
+
+static void test_fixture(const char *dir, const char *name) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    tessera_model *m = NULL;
+    if (!check(tessera_model_load(path, &m) == TESSERA_OK, path, tessera_last_error())) return;
+    tessera_model_info info; memset(&info, 0, sizeof info); info.struct_size = sizeof info;
+    tessera_model_get_info(m, &info);
+    size_t px = (size_t)2 * info.image_height * info.image_width * 3;
+    uint8_t *pixels = malloc(px);
+    for (size_t i = 0; i < px; i++) pixels[i] = (uint8_t)((i * 2654435761u) >> 13);
+    uint64_t all_layers = info.num_layers >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << info.num_layers) - 1;
+
+    tessera_status st;
+    tessera_session *full = create(m, 0, all_layers, &st);
+    if (!check(st == TESSERA_OK, "full session", tessera_last_error())) { free(pixels); tessera_model_free(m); return; }
+    tessera_run_rgb8(full, pixels, 2);
+    tessera_session_info finfo; memset(&finfo, 0, sizeof finfo); finfo.struct_size = sizeof finfo;
+    check(tessera_session_get_info(full, &finfo) == TESSERA_OK && finfo.blocks_run == info.num_layers &&
+              finfo.num_layers == info.num_layers && finfo.layers_mask == all_layers,
+          "full session info", name);
+    tessera_output codes[80];
+    int ncodes = output_codes(&info, codes);
+    float *want[80]; size_t want_n[80];
+    for (int c = 0; c < ncodes; c++) want[c] = copy_out(full, codes[c], &want_n[c], &st);
+
+    /* Requests: outputs bits, layers mask. */
+    uint32_t X = TESSERA_OUTPUTS_EXPLICIT;
+    struct { uint32_t outputs; uint64_t mask; } req[] = {
+        {X, 1}, {X, (uint64_t)1 << (info.num_layers - 1)},
+        {X | TESSERA_OUTPUT_BIT(TESSERA_OUTPUT_EMBEDDING), 0},
+        {X | TESSERA_OUTPUT_BIT(TESSERA_OUTPUT_PATCH_TOKENS), 1},
+        {X | TESSERA_OUTPUT_BIT(TESSERA_OUTPUT_LOGITS), 0},
+        {X | TESSERA_OUTPUT_BIT(TESSERA_OUTPUT_REGISTER_TOKENS), 0},
+    };
+    for (size_t r = 0; r < sizeof req / sizeof req[0]; r++) {
+        char ctx[200];
+        snprintf(ctx, sizeof ctx, "%s outputs 0x%x mask 0x%llx", name, req[r].outputs, (unsigned long long)req[r].mask);
+        int lacks = ((req[r].outputs & TESSERA_OUTPUT_BIT(TESSERA_OUTPUT_LOGITS)) && info.num_classes == 0) ||
+                    ((req[r].outputs & TESSERA_OUTPUT_BIT(TESSERA_OUTPUT_REGISTER_TOKENS)) && info.num_register_tokens == 0);
+        tessera_session *s = create(m, req[r].outputs, req[r].mask, &st);
+        if (lacks) {
+            check(st == TESSERA_ERR_UNAVAILABLE && s == NULL && strstr(tessera_last_error(), "the model") != NULL,
+                  "asking for an output the model lacks is refused at creation", ctx);
+            continue;
+        }
+        if (!check(st == TESSERA_OK && s != NULL, ctx, tessera_last_error())) continue;
+        tessera_session_info si; memset(&si, 0, sizeof si); si.struct_size = sizeof si;
+        tessera_session_get_info(s, &si);
+        int finals = (req[r].outputs & 0xF) != 0;
+        int last = 0;
+        for (int k = 0; k < 64; k++) if (req[r].mask >> k & 1) last = k;
+        check(si.blocks_run == (finals ? info.num_layers : last + 1), "blocks_run is the last block needed", ctx);
+        check(si.outputs == (req[r].outputs & 0xF) && si.layers_mask == req[r].mask, "info reports the request", ctx);
+        check((finals ? si.num_ops <= finfo.num_ops : si.num_ops < finfo.num_ops) && si.arena_bytes <= finfo.arena_bytes,
+              "no more ops (fewer without a final output), no larger arena", ctx);
+        check(tessera_run_rgb8(s, pixels, 2) == TESSERA_OK, "run", ctx);
+        for (int c = 0; c < ncodes; c++) {
+            tessera_output w = codes[c];
+            int asked = w >= TESSERA_OUTPUT_LAYER_BASE ? (int)(req[r].mask >> (w - TESSERA_OUTPUT_LAYER_BASE) & 1)
+                                                       : (int)(req[r].outputs >> w & 1);
+            size_t n = 0;
+            float *got = copy_out(s, w, &n, &st);
+            char what[260];
+            snprintf(what, sizeof what, "%s: output %d %s", ctx, (int)w, asked ? "asked for" : "not asked for");
+            if (asked) {
+                check(got != NULL && want[c] != NULL && n == want_n[c] && memcmp(got, want[c], n * 4) == 0,
+                      what, "differs from the full session's (must be the same bits)");
+                if (got) check_view(s, w, got, n, ctx);
+            } else if (want[c] != NULL) {
+                const char *hint = w >= TESSERA_OUTPUT_LAYER_BASE ? "layers_mask" : "TESSERA_OUTPUT_BIT";
+                check(got == NULL && st == TESSERA_ERR_UNAVAILABLE && strstr(tessera_last_error(), hint) != NULL,
+                      what, tessera_last_error());
+                const float *p = (const float *)1; int64_t shape[4], strides[4]; int32_t rank;
+                check(tessera_output_view(s, w, &p, shape, strides, &rank) == TESSERA_ERR_UNAVAILABLE && p == NULL,
+                      "a view of an output not asked for is unavailable and clears the pointer", what);
+            }
+            free(got);
+        }
+        tessera_session_free(s);
+    }
+    for (int c = 0; c < ncodes; c++) free(want[c]);
+    tessera_session_free(full);
+    free(pixels);
+    tessera_model_free(m);
+}
+
+/* Bad values, info and view arguments, older struct sizes. */
+static void test_arguments(const char *dir) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/vit_hf", dir);
+    tessera_model *m = NULL;
+    if (!check(tessera_model_load(path, &m) == TESSERA_OK, path, tessera_last_error())) return;
+    tessera_status st;
+    uint32_t X = TESSERA_OUTPUTS_EXPLICIT;
+    uint32_t bad[] = {1, TESSERA_OUTPUT_BIT(TESSERA_OUTPUT_EMBEDDING), X | 16, X | (1u << 30), 0xFFFFFFFFu};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tessera_session *s = create(m, bad[i], 0, &st);
+        check(st == TESSERA_ERR_INVALID_ARGUMENT && s == NULL && strstr(tessera_last_error(), "outputs") != NULL,
+              "bad options.outputs refused", tessera_last_error());
+    }
+    tessera_session *s = create(m, X, 0, &st);
+    check(st == TESSERA_ERR_INVALID_ARGUMENT && s == NULL && strstr(tessera_last_error(), "nothing") != NULL,
+          "no output and no layer refused", tessera_last_error());
+
+    /* An older caller's struct that ends before `outputs` gets every output,
+     * whatever lies past its size. */
+    tessera_session_options o = tessera_session_default_options();
+    o.struct_size = offsetof(tessera_session_options, outputs);
+    o.outputs = X;
+    s = NULL;
+    st = tessera_session_create(m, &o, &s);
+    tessera_session_info si; memset(&si, 0, sizeof si); si.struct_size = sizeof si;
+    check(st == TESSERA_OK && tessera_session_get_info(s, &si) == TESSERA_OK && si.outputs != 0 &&
+              (si.outputs & TESSERA_OUTPUT_BIT(TESSERA_OUTPUT_EMBEDDING)),
+          "options ending before `outputs`: every output", tessera_last_error());
+
+    /* View before any run, NULL arguments, unknown outputs. */
+    const float *p = NULL; int64_t shape[4], strides[4]; int32_t rank;
+    check(tessera_output_view(s, TESSERA_OUTPUT_EMBEDDING, &p, shape, strides, &rank) == TESSERA_ERR_STATE,
+          "view before any run -> state error", tessera_last_error());
+    tessera_model_info info; memset(&info, 0, sizeof info); info.struct_size = sizeof info;
+    tessera_model_get_info(m, &info);
+    size_t px = (size_t)info.image_height * info.image_width * 3;
+    uint8_t *pixels = calloc(px, 1);
+    tessera_run_rgb8(s, pixels, 1);
+    check(tessera_output_view(NULL, TESSERA_OUTPUT_EMBEDDING, &p, shape, strides, &rank) == TESSERA_ERR_INVALID_ARGUMENT,
+          "view of a NULL session", NULL);
+    check(tessera_output_view((tessera_session *)m, TESSERA_OUTPUT_EMBEDDING, &p, shape, strides, &rank) ==
+              TESSERA_ERR_INVALID_ARGUMENT, "view of a model handle passed as a session", NULL);
+    check(tessera_output_view(s, TESSERA_OUTPUT_EMBEDDING, NULL, shape, strides, &rank) == TESSERA_ERR_INVALID_ARGUMENT,
+          "view with NULL out_data", NULL);
+    check(tessera_output_view(s, TESSERA_OUTPUT_EMBEDDING, &p, NULL, strides, &rank) == TESSERA_ERR_INVALID_ARGUMENT,
+          "view with NULL shape", NULL);
+    check(tessera_output_view(s, TESSERA_OUTPUT_EMBEDDING, &p, shape, NULL, &rank) == TESSERA_ERR_INVALID_ARGUMENT,
+          "view with NULL strides", NULL);
+    check(tessera_output_view(s, TESSERA_OUTPUT_EMBEDDING, &p, shape, strides, NULL) == TESSERA_ERR_INVALID_ARGUMENT,
+          "view with NULL rank", NULL);
+    tessera_output unknown[] = {4, -1, 255, TESSERA_OUTPUT_LAYER(99), (tessera_output)0x7FFFFFFF, (tessera_output)0x80000000};
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        st = tessera_output_view(s, unknown[i], &p, shape, strides, &rank);
+        check((st == TESSERA_ERR_INVALID_ARGUMENT || st == TESSERA_ERR_UNAVAILABLE) && p == NULL &&
+                  tessera_last_error()[0] != '\0', "view of an unknown output", tessera_last_error());
+    }
+    check(tessera_output_view(s, TESSERA_OUTPUT_EMBEDDING, &p, shape, strides, &rank) == TESSERA_OK && p != NULL &&
+              rank == 2 && shape[0] == 1 && shape[1] == info.hidden_size && strides[1] == 1,
+          "view of the embedding", tessera_last_error());
+
+    /* Session info: arguments and struct sizes. */
+    check(tessera_session_get_info(NULL, &si) == TESSERA_ERR_INVALID_ARGUMENT, "get_info(NULL session)", NULL);
+    check(tessera_session_get_info(s, NULL) == TESSERA_ERR_INVALID_ARGUMENT, "get_info(NULL info)", NULL);
+    si.struct_size = 0;
+    check(tessera_session_get_info(s, &si) == TESSERA_ERR_INVALID_ARGUMENT &&
+              strstr(tessera_last_error(), "sizeof(tessera_session_info)") != NULL,
+          "get_info with struct_size 0", tessera_last_error());
+    /* A shorter struct (an older header): filled up to its size, no further. */
+    unsigned char buf[sizeof(tessera_session_info) + 64];
+    memset(buf, 0xA5, sizeof buf);
+    size_t shortsize = offsetof(tessera_session_info, isa_name);
+    memcpy(buf, &shortsize, sizeof shortsize);
+    st = tessera_session_get_info(s, (tessera_session_info *)buf);
+    int untouched = 1;
+    for (size_t k = shortsize; k < sizeof buf; k++) untouched &= buf[k] == 0xA5;
+    tessera_session_info *bi = (tessera_session_info *)buf;
+    check(st == TESSERA_OK && bi->struct_size == shortsize && untouched && bi->batch == 1 && bi->num_threads >= 1,
+          "get_info with a shorter struct fills only it", tessera_last_error());
+    /* A longer struct (a newer header): this library's part, struct_size says how much. */
+    memset(buf, 0xA5, sizeof buf);
+    size_t longsize = sizeof buf;
+    memcpy(buf, &longsize, sizeof longsize);
+    st = tessera_session_get_info(s, (tessera_session_info *)buf);
+    untouched = 1;
+    for (size_t k = sizeof(tessera_session_info); k < sizeof buf; k++) untouched &= buf[k] == 0xA5;
+    check(st == TESSERA_OK && bi->struct_size == sizeof(tessera_session_info) && untouched,
+          "get_info with a longer struct", tessera_last_error());
+    tessera_session_free(s);
+
+    /* Info reports what runs: forced variant and thread count. */
+    o = tessera_session_default_options();
+    o.isa = TESSERA_ISA_PORTABLE; o.num_threads = 3;
+    s = NULL;
+    tessera_session_create(m, &o, &s);
+    memset(&si, 0, sizeof si); si.struct_size = sizeof si;
+    check(s != NULL && tessera_session_get_info(s, &si) == TESSERA_OK && si.isa == TESSERA_ISA_PORTABLE &&
+              strcmp(si.isa_name, "portable") == 0 && si.num_threads == 3 && si.batch == 1 &&
+              si.height == info.image_height && si.arena_bytes == tessera_session_arena_bytes(s) &&
+              si.gemm_kc > 0 && si.gemm_mc > 0 && si.blocking_source[0] != '\0',
+          "info of a portable 3-thread session", si.isa_name);
+    tessera_session_free(s);
+    free(pixels);
+    tessera_model_free(m);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { fprintf(stderr, "usage: %s FIXTURES_DIR\n", argv[0]); return 2; }
+    const char *fixtures[] = {"vit_hf", "dinov2_reg_hf", "deit_distilled_hf", "vit_timm", "dinov2_hf"};
+    for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) test_fixture(argv[1], fixtures[i]);
+    test_arguments(argv[1]);
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed != 0;
+}
