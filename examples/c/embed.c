@@ -190,13 +190,25 @@ int main(int argc, char **argv) {
     options.batch = 1;
     options.height = argc == 5 ? height : 0; /* 0: the trained size */
     options.width = argc == 5 ? width : 0;
+    /* Only what this program prints: the embedding, and the logits if any. */
+    options.outputs = TESSERA_OUTPUTS_EXPLICIT | TESSERA_OUTPUT_BIT(TESSERA_OUTPUT_EMBEDDING);
+    if (info.num_classes > 0) options.outputs |= TESSERA_OUTPUT_BIT(TESSERA_OUTPUT_LOGITS);
     status = tessera_session_create(model, &options, &session);
     if (status != TESSERA_OK) {
         report("tessera_session_create", status);
         goto done;
     }
-    printf("session     %dx%d (HxW), arena %zu bytes\n", (int)height, (int)width,
-           tessera_session_arena_bytes(session));
+    tessera_session_info sinfo;
+    memset(&sinfo, 0, sizeof sinfo);
+    sinfo.struct_size = sizeof sinfo;
+    status = tessera_session_get_info(session, &sinfo);
+    if (status != TESSERA_OK) {
+        report("tessera_session_get_info", status);
+        goto done;
+    }
+    printf("session     %dx%d (HxW), %s kernels, %d threads, %d of %d blocks, arena %zu bytes\n",
+           (int)sinfo.height, (int)sinfo.width, sinfo.isa_name, (int)sinfo.num_threads,
+           (int)sinfo.blocks_run, (int)sinfo.num_layers, sinfo.arena_bytes);
 
     size_t image_bytes = (size_t)width * (size_t)height * 3;
     if (argc == 5) {

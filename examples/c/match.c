@@ -178,6 +178,8 @@ int main(int argc, char **argv) {
     options.batch = 2;
     options.height = (int32_t)height;
     options.width = (int32_t)width;
+    /* Only the patch tokens: no classifier head runs. */
+    options.outputs = TESSERA_OUTPUTS_EXPLICIT | TESSERA_OUTPUT_BIT(TESSERA_OUTPUT_PATCH_TOKENS);
     status = tessera_session_create(model, &options, &session);
     if (status != TESSERA_OK) {
         report("tessera_session_create", status);

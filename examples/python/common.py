@@ -153,8 +153,13 @@ def feature_key(layer) -> str:
     return "patch_tokens" if layer is None else f"layer_{int(layer)}"
 
 
-def session_layers(layer):
-    return () if layer is None else (int(layer),)
+def session_outputs(layer, pool: str = "tokens"):
+    """The one output a feature needs, for ``model.session(outputs=...)``: the
+    session then runs only up to it (block ``layer`` and stop, or every block
+    and the final norm without the classifier head)."""
+    if layer is not None:
+        return [f"layer_{int(layer)}"]
+    return ["embedding"] if pool == "cls" else ["patch_tokens"]
 
 
 def patch_part(tokens: np.ndarray, key: str, num_prefix_tokens: int) -> np.ndarray:

@@ -67,7 +67,7 @@ def patch_features(model, images, size, threads=0, layer=None):
     key = common.feature_key(layer)
     resized = [common.resize(im, size) for im in images]
     with model.session(batch=len(resized), height=h, width=w, threads=threads,
-                       layers=common.session_layers(layer)) as session:
+                       outputs=common.session_outputs(layer)) as session:
         tokens = session.run(common.to_array(resized))[key]
     return matching.l2_normalize(common.patch_part(tokens, key, model.info.num_prefix_tokens))
 

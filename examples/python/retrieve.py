@@ -61,7 +61,7 @@ def embed_images(model, images: Sequence, size: Tuple[int, int], batch: int = 8,
     prefix = model.info.num_prefix_tokens
     out = []
     with model.session(batch=batch, height=h, width=w, threads=threads,
-                       layers=common.session_layers(layer)) as session:
+                       outputs=common.session_outputs(layer, pool)) as session:
         for start in range(0, len(resized), batch):
             res = session.run(common.to_array(resized[start:start + batch]))
             out.append(global_features(res, layer, pool, prefix))

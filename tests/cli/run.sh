@@ -203,6 +203,27 @@ check "no output file left behind" test ! -e "$tmp/none.npy"
 t "embed: --out is required" 2 embed "$dino" "$edir"
 expect_err "needs --out"
 
+t "embed: --layer 0 --pool mean (the run stops after block 0)" 0 embed "$dino" "$edir" --out "$tmp/emb_l0.npy" --layer 0 --pool mean
+expect_out "wrote .*emb_l0\.npy: float32 \[3, 48\]"
+t "embed: --pool mean of the final patch tokens" 0 embed "$dino" "$edir" --out "$tmp/emb_mean.npy" --pool mean
+t "embed: --layer 1 (CLS of the last block, before the final norm)" 0 embed "$dino" "$edir" --out "$tmp/emb_l1.npy" --layer 1
+if [ -n "$python" ] && "$python" -c "import numpy" 2>/dev/null; then
+    check "every embedding kind is [3, 48], finite, and differs from the others" "$python" - "$tmp" <<'PY'
+import sys, numpy as np
+t = sys.argv[1]
+arrays = {k: np.load(f"{t}/{k}.npy") for k in ("emb", "emb_l0", "emb_mean", "emb_l1")}
+for k, a in arrays.items():
+    assert a.shape == (3, 48) and np.isfinite(a).all(), k
+names = list(arrays)
+for i in range(len(names)):
+    for j in range(i + 1, len(names)):
+        assert not np.allclose(arrays[names[i]], arrays[names[j]]), (names[i], names[j])
+PY
+fi
+t "embed: --pool must be cls or mean" 2 embed "$dino" "$edir" --out "$tmp/x.npy" --pool max
+expect_err "--pool max: expected cls or mean"
+t "embed: --layer beyond the model" 2 embed "$dino" "$edir" --out "$tmp/x.npy" --layer 2
+
 # ---------------------------------------------------------------- match ---
 
 t "match: two images at 112, PNG written" 0 match "$dino" "$a" "$b" --out "$tmp/matches.png" --size 112 --max-lines 20
@@ -219,6 +240,9 @@ expect_out "at 448x448: 56x56 patches of 8 px"
 expect_out "^matches: [0-9]+ \(mutual nearest neighbours, no ratio test\)"
 expect_out "5 lines"
 
+t "match: --layer 0 (the run stops after block 0)" 0 match "$dino" "$a" "$b" --out "$tmp/l0.png" --size 112 --layer 0
+expect_out "^matches: [0-9]+ "
+
 t "match: --ratio out of range" 2 match "$dino" "$a" "$b" --out "$tmp/x.png" --ratio 1.5
 expect_err "--ratio 1.5"
 
@@ -231,6 +255,11 @@ expect_out "throughput: [0-9.]+ images/s"
 
 t "bench: --size 28x42 on DINOv2" 0 bench "$dino" --size 28x42 --runs 2
 expect_out "input 1x28x42"
+expect_out "runs 2 of 2 blocks"
+
+t "bench: --layer 0 runs one block and no final norm" 0 bench "$dino" --layer 0 --runs 2 --threads 2
+expect_out "runs 1 of 2 blocks, [0-9]+ steps, no final norm or head"
+expect_out "threads 2, kernels [a-z0-9-]+, GEMM kc [0-9]+ mc [0-9]+"
 
 # ---------------------------------------------------------------- errors ---
 
