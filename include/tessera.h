@@ -1,6 +1,6 @@
 /*
  * tessera.h — the C interface of Tessera, an inference runtime for Vision
- * Transformers (ViT, DeiT, DINOv2).
+ * Transformers (ViT, DeiT, DINOv2, DINOv3).
  *
  * Rules that hold for every function:
  *  - A fallible call returns tessera_status; TESSERA_OK (0) is success.
@@ -62,6 +62,7 @@ typedef int32_t tessera_family;
 #define TESSERA_FAMILY_VIT     1
 #define TESSERA_FAMILY_DEIT    2
 #define TESSERA_FAMILY_DINOV2  3
+#define TESSERA_FAMILY_DINOV3  4
 
 /* How the position embedding is resized to a patch grid other than the
  * trained one; each family's reference does it differently. */
@@ -69,6 +70,7 @@ typedef int32_t tessera_pos_resize;
 #define TESSERA_POS_RESIZE_BICUBIC            1 /* size=, a = -0.75, no antialias (HF ViT/DeiT/Dinov2Model) */
 #define TESSERA_POS_RESIZE_BICUBIC_ANTIALIAS  2 /* size=, a = -0.5, antialias (timm, HF Dinov2 with registers) */
 #define TESSERA_POS_RESIZE_BICUBIC_OFFSET     3 /* scale_factor=(n+0.1)/M, a = -0.75 (original DINOv2 hub) */
+#define TESSERA_POS_RESIZE_NONE_ROPE          4 /* no position table: 2-D RoPE over any grid, nothing resized (DINOv3) */
 
 /* Kernel variants (instruction sets). */
 typedef int32_t tessera_isa;

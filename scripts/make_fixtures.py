@@ -157,10 +157,10 @@ def randomize(model, g):
                     kind = "ln_weight" if pname == "weight" else "ln_bias"
                     r = torch.randn(shape, generator=g)
                     v = 1.0 + 0.1 * r if pname == "weight" else 0.05 * r
-                elif pname in ("lambda1", "gamma"):  # layer scale (HF Dinov2 / timm)
+                elif pname in ("lambda1", "gamma", "gamma_1", "gamma_2"):  # layer scale (HF Dinov2/3, timm, timm Eva)
                     kind = "layer_scale"
                     v = 0.1 + 0.9 * torch.rand(shape, generator=g)
-                elif pname == "bias":
+                elif pname == "bias" or pname.endswith("_bias"):  # incl. timm Eva's q_bias, v_bias
                     kind = "bias"
                     v = 0.05 * torch.randn(shape, generator=g)
                 elif isinstance(mod, (nn.Linear, nn.Conv2d)) and pname == "weight":
@@ -258,11 +258,13 @@ def run_hf(model, family, pv, interpolate):
             base = model(pv, **kw)
             logits = None
             n_prefix, n_reg = 1, 0
-        elif family == "dinov2_reg":
+        elif family in ("dinov2_reg", "dinov3"):
             base = model(pv, **kw)
             logits = None
             n_reg = model.config.num_register_tokens
             n_prefix = 1 + n_reg
+            if family == "dinov3":
+                assert torch.equal(base.pooler_output, base.last_hidden_state[:, 0])
         else:
             raise ValueError(family)
     for h in hooks:
@@ -296,7 +298,9 @@ def run_timm(model, pv):
     for h in hooks:
         h.remove()
     npt = model.num_prefix_tokens
-    nreg = model.num_reg_tokens
+    nreg = getattr(model, "num_reg_tokens", None)
+    if nreg is None:  # timm Eva (DINOv3): registers are reg_token [1, R, D]
+        nreg = model.reg_token.shape[1] if model.reg_token is not None else 0
     res = {
         "embedding": feats[:, 0],
         "patch_tokens": feats[:, npt:],
@@ -353,7 +357,15 @@ def check_token_rule(model, family, pv):
     """Rebuild the tokens that enter block 0 by hand, following the position-embedding
     rule the README documents, and compare them with what the reference computed."""
     b, _, h, w = pv.shape
-    if family.endswith("_timm"):
+    if family.startswith("dinov3") and family.endswith("_timm"):
+        emb_mod, conv = model.pos_drop, model.patch_embed.proj
+        pos, patch = None, conv.stride[0]
+        assert model.pos_embed is None
+    elif family == "dinov3":
+        emb_mod = model.embeddings
+        conv = emb_mod.patch_embeddings
+        pos, patch = None, conv.stride[0]
+    elif family.endswith("_timm"):
         emb_mod, conv = model.pos_drop, model.patch_embed.proj
         pos, patch = model.pos_embed, conv.stride[0]
     else:
@@ -394,6 +406,10 @@ def check_token_rule(model, family, pv):
             want = torch.cat([ex(model.cls_token) + pos[:, :1], x + grid_resize(pos[:, 1:], True)], 1)
         elif family == "dinov2_reg_timm":
             want = torch.cat([ex(model.cls_token), ex(model.reg_token), x + grid_resize(pos, True)], 1)
+        elif family == "dinov3":  # no position table: RoPE acts inside attention
+            want = torch.cat([ex(emb_mod.cls_token), ex(emb_mod.register_tokens), x], 1)
+        elif family.startswith("dinov3") and family.endswith("_timm"):
+            want = torch.cat([ex(model.cls_token), ex(model.reg_token), x], 1)
         else:
             raise ValueError(family)
     diff = (got["x"] - want).abs().max().item()
@@ -402,6 +418,8 @@ def check_token_rule(model, family, pv):
 
 
 def resize_desc(kind, trained, grid):
+    if kind == "rope":
+        return f"none: no position table; 2-D RoPE over the {grid[0]}x{grid[1]} patch grid"
     if tuple(grid) == tuple(trained):
         return f"none (trained grid {trained[0]}x{trained[1]})"
     base = f"bicubic size=({grid[0]},{grid[1]}) from {trained[0]}x{trained[1]} align_corners=False"
@@ -453,6 +471,15 @@ def dinov2_config(registers=0):
              image_size=56, num_channels=3, qkv_bias=True, **extra)
 
 
+def dinov3_config(gated, image):
+    from transformers import DINOv3ViTConfig
+    return DINOv3ViTConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           patch_size=16, image_size=image, num_channels=3, num_register_tokens=4,
+                           layer_norm_eps=1e-5, rope_theta=100.0, use_gated_mlp=gated,
+                           hidden_act="silu" if gated else "gelu", query_bias=True, key_bias=False,
+                           value_bias=True, proj_bias=True, mlp_bias=True)
+
+
 HF_SPECS = {
     # name: (family, model class name, config fn, processor fn, mean, std, resolutions, resize kind)
     "vit_hf": ("vit", "ViTForImageClassification", vit_config, "vit", HALF_MEAN, HALF_STD,
@@ -463,6 +490,10 @@ HF_SPECS = {
                   [(56, 56, 2), (42, 70, 1)], "plain"),
     "dinov2_reg_hf": ("dinov2_reg", "Dinov2WithRegistersModel", lambda: dinov2_config(4), "bit",
                       IMAGENET_MEAN, IMAGENET_STD, [(56, 56, 2), (70, 42, 1)], "aa"),
+    "dinov3_hf": ("dinov3", "DINOv3ViTModel", lambda: dinov3_config(False, 224), "dinov3",
+                  IMAGENET_MEAN, IMAGENET_STD, [(224, 224, 1), (48, 80, 2)], "rope"),
+    "dinov3_swiglu_hf": ("dinov3", "DINOv3ViTModel", lambda: dinov3_config(True, 64), "dinov3",
+                         IMAGENET_MEAN, IMAGENET_STD, [(64, 64, 2), (96, 48, 1)], "rope"),
 }
 
 
@@ -478,6 +509,9 @@ def make_processor(kind, mean, std, size):
         from transformers import BitImageProcessor
         return BitImageProcessor(size={"shortest_edge": size * 8 // 7}, crop_size={"height": size, "width": size},
                                  image_mean=mean, image_std=std, do_convert_rgb=True)
+    if kind == "dinov3":  # what facebook/dinov3-* ship: resize to 224x224, no crop
+        from transformers import DINOv3ViTImageProcessor
+        return DINOv3ViTImageProcessor(size={"height": size, "width": size}, image_mean=mean, image_std=std)
     raise ValueError(kind)
 
 
@@ -581,6 +615,14 @@ def timm_model_args(model, arch, init_values=None):
     return args
 
 
+def timm_dinov3_args(model):
+    """model_args for a tiny timm DINOv3 (the hub's config.json has none: there the
+    architecture name gives the sizes, which a tiny model does not have)."""
+    return {"img_size": int(model.patch_embed.img_size[0]), "patch_size": int(model.patch_embed.patch_size[0]),
+            "embed_dim": int(model.embed_dim), "depth": len(model.blocks),
+            "num_heads": int(model.blocks[0].attn.num_heads)}
+
+
 TIMM_SPECS = {
     "vit_timm": ("vit_base_patch16_224",
                  dict(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=4, num_classes=5,
@@ -589,6 +631,13 @@ TIMM_SPECS = {
     "dinov2_reg_timm": ("vit_small_patch14_reg4_dinov2",
                         dict(img_size=56, embed_dim=48, depth=2, num_heads=3, num_classes=0, dynamic_img_size=True),
                         1e-5, [(56, 56, 2), (42, 70, 1)]),
+    "dinov3_timm": ("vit_small_patch16_dinov3",
+                    dict(img_size=64, embed_dim=32, depth=2, num_heads=2, num_classes=0, global_pool="token"),
+                    "dinov3", [(64, 64, 2), (48, 96, 1)]),
+    "dinov3_swiglu_timm": ("vit_small_plus_patch16_dinov3_qkvb",
+                           dict(img_size=64, embed_dim=32, depth=2, num_heads=2, num_classes=0,
+                                global_pool="token"),
+                           "dinov3", [(64, 64, 2), (80, 48, 1)]),
 }
 
 
@@ -599,8 +648,9 @@ def make_timm(name):
     if dirpath.exists():
         shutil.rmtree(dirpath)
     dirpath.mkdir(parents=True)
+    dinov3 = init_values == "dinov3"
     model = timm.create_model(arch, pretrained=False, **kwargs)
-    assert type(model).__name__ == "VisionTransformer"
+    assert type(model).__name__ == ("Eva" if dinov3 else "VisionTransformer")
     counts = randomize(model, gen("weights/" + name))
     model.eval()
     print(f"  random parameters: {counts}")
@@ -614,7 +664,7 @@ def make_timm(name):
         "num_classes": int(model.num_classes),
         "num_features": int(model.num_features),
         "global_pool": model.global_pool,
-        "model_args": timm_model_args(model, arch, init_values),
+        "model_args": timm_dinov3_args(model) if dinov3 else timm_model_args(model, arch, init_values),
         "pretrained_cfg": {"input_size": [3, img, img], "mean": mean, "std": std},
     }
     with open(dirpath / "config.json", "w") as f:
@@ -635,7 +685,8 @@ def make_timm(name):
         rgb8, pv = make_input(f"{name}/{h}x{w}", b, h, w, mean, std)
         grid = (h // patch, w // patch)
         res = run_timm(model, pv)
-        meta = {"source": f"timm {TIMM_V} {arch}", "pos_embed_resize": resize_desc("aa", trained, grid)}
+        meta = {"source": f"timm {TIMM_V} {arch}",
+                "pos_embed_resize": resize_desc("rope" if dinov3 else "aa", trained, grid)}
         path = save_reference(dirpath, rgb8, pv, res, meta, grid, model.embed_dim)
         dr = check_token_rule(model, name, pv)
         d1 = compare(path, run_timm(model, pv), label="rerun")
@@ -695,7 +746,21 @@ def make_pos_resize():
 
 # ---------------------------------------------------------------------------
 
+LOW_PRECISION = {
+    # out name: (float32 fixture, stored dtype, its trained size)
+    "vit_hf_bf16": ("vit_hf", torch.bfloat16, "32x32"),
+    "dinov2_hf_f16": ("dinov2_hf", torch.float16, "56x56"),
+    "dinov3_swiglu_hf_bf16": ("dinov3_swiglu_hf", torch.bfloat16, "64x64"),
+    "dinov3_swiglu_hf_f16": ("dinov3_swiglu_hf", torch.float16, "64x64"),
+}
+
+
 def main():
+    """Writes every fixture, or only those named (python scripts/make_fixtures.py dinov3_hf ...)."""
+    only = set(sys.argv[1:])
+    known = set(HF_SPECS) | set(TIMM_SPECS) | set(LOW_PRECISION) | {"pos_resize"}
+    assert only <= known, f"unknown fixtures {sorted(only - known)}; known: {sorted(known)}"
+    want = lambda name: not only or name in only
     print(f"torch {torch.__version__}, transformers {TV}, timm {TIMM_V}, safetensors {safetensors.__version__}, "
           f"numpy {np.__version__}")
     print(f"writing into {OUT}")
@@ -703,15 +768,21 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
 
     for name in HF_SPECS:
-        make_hf(name)
+        if want(name):
+            make_hf(name)
     for name in TIMM_SPECS:
-        make_timm(name)
-    make_hf("vit_hf", out_name="vit_hf_bf16", store_dtype=torch.bfloat16, only_trained=True)
-    make_hf("dinov2_hf", out_name="dinov2_hf_f16", store_dtype=torch.float16, only_trained=True)
-    make_pos_resize()
+        if want(name):
+            make_timm(name)
+    for out_name, (name, dtype, _) in LOW_PRECISION.items():
+        if want(out_name):
+            make_hf(name, out_name=out_name, store_dtype=dtype, only_trained=True)
+    if want("pos_resize"):
+        make_pos_resize()
 
     # the low-precision references must differ from the float32 ones (the rounding is visible)
-    for lo, hi, hw in (("vit_hf_bf16", "vit_hf", "32x32"), ("dinov2_hf_f16", "dinov2_hf", "56x56")):
+    for lo, (hi, _, hw) in LOW_PRECISION.items():
+        if not (OUT / lo).is_dir():
+            continue
         a = safetensors.torch.load_file(str(OUT / lo / f"reference_{hw}.safetensors"))
         b = safetensors.torch.load_file(str(OUT / hi / f"reference_{hw}.safetensors"))
         assert torch.equal(a["pixel_values"], b["pixel_values"])
@@ -721,7 +792,7 @@ def main():
 
     total = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
     print(f"\n{len(written)} files written, Tests/Fixtures total {total:,} bytes")
-    assert total < 3_000_000
+    assert total < 6_000_000
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
-"""Full-size parity: random-weight timm ViT-B/16 and DINOv2 ViT-S/14 against
-PyTorch at 224 and at a second resolution (the position embedding resized).
+"""Full-size parity: random-weight timm ViT-B/16, DINOv2 ViT-S/14 and DINOv3
+ViT-S/16 and ViT-S+/16 (SwiGLU) against PyTorch at 224 and at a second
+resolution (the position embedding resized; DINOv3's RoPE on another grid).
+The DINOv3 models get the config.json timm's hub ships (no model_args), so
+their sizes come from the architecture names.
 
 Not part of the test suite (needs torch and timm and ~1 GB of memory):
     /work/refvenv/bin/python scripts/parity_full.py   (any Python with torch, timm, numpy)
@@ -22,17 +25,21 @@ import tessera  # noqa: E402
 CASES = [
     ("vit_base_patch16_224", [(224, 224), (384, 320)]),
     ("vit_small_patch14_dinov2", [(224, 224), (448, 336)]),
+    ("vit_small_patch16_dinov3", [(224, 224), (256, 384)]),
+    ("vit_small_plus_patch16_dinov3", [(224, 224), (256, 384)]),
 ]
 
 
 def export(name):
     torch.manual_seed(0)
-    model = timm.create_model(name, pretrained=False, img_size=224, dynamic_img_size=True).eval()
+    dinov3 = "dinov3" in name
+    extra = {"num_classes": 0, "global_pool": "token"} if dinov3 else {}
+    model = timm.create_model(name, pretrained=False, img_size=224, dynamic_img_size=True, **extra).eval()
     with torch.no_grad():
         # timm initializes layer scale at 1e-5, which would hide the blocks'
         # contribution; make every parameter count.
         for pname, p in model.named_parameters():
-            if ".ls" in pname:
+            if ".ls" in pname or ".gamma_" in pname:
                 p.uniform_(0.1, 1.0)
             elif "norm" in pname and pname.endswith("weight"):
                 p.add_(0.1 * torch.randn_like(p))
@@ -46,6 +53,9 @@ def export(name):
            "model_args": {"num_heads": model.blocks[0].attn.num_heads, "img_size": 224},
            "pretrained_cfg": {"input_size": [3, 224, 224], "mean": list(model.pretrained_cfg["mean"]),
                               "std": list(model.pretrained_cfg["std"])}}
+    if dinov3:  # as the hub ships it
+        cfg = {"architecture": name, "num_classes": 0, "num_features": model.num_features, "global_pool": "token",
+               "pretrained_cfg": cfg["pretrained_cfg"]}
     with open(os.path.join(d, "config.json"), "w") as f:
         json.dump(cfg, f)
     return model, d

@@ -166,6 +166,7 @@ enum Names {
         case TESSERA_FAMILY_VIT: return "ViT"
         case TESSERA_FAMILY_DEIT: return "DeiT"
         case TESSERA_FAMILY_DINOV2: return "DINOv2"
+        case TESSERA_FAMILY_DINOV3: return "DINOv3"
         default: return "unknown (\(f))"
         }
     }
@@ -178,6 +179,8 @@ enum Names {
             return "bicubic-antialias: size=, a=-0.5, antialias (timm, HF Dinov2 with registers)"
         case TESSERA_POS_RESIZE_BICUBIC_OFFSET:
             return "bicubic-offset: scale_factor=(n+0.1)/M, a=-0.75 (original DINOv2 hub)"
+        case TESSERA_POS_RESIZE_NONE_ROPE:
+            return "none: no position table; 2-D RoPE over the session's patch grid (DINOv3)"
         default: return "unknown (\(p))"
         }
     }

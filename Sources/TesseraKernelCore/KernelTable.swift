@@ -19,12 +19,17 @@ public final class KernelTable: @unchecked Sendable {
     public let gemm: (GemmArgs, Int, Int) -> Void
     public let layerNorm: (LayerNormArgs, Int, Int) -> Void
     public let attention: (AttentionArgs, Int, Int) -> Void
+    public let rope: (RopeArgs, Int, Int) -> Void
+    public let swiglu: (SwiGLUArgs, Int, Int) -> Void
 
     public init(isa: ISA, name: String? = nil, gemmMR: Int, gemmNR: Int,
                 gemm: @escaping (GemmArgs, Int, Int) -> Void,
                 layerNorm: @escaping (LayerNormArgs, Int, Int) -> Void,
-                attention: @escaping (AttentionArgs, Int, Int) -> Void) {
+                attention: @escaping (AttentionArgs, Int, Int) -> Void,
+                rope: @escaping (RopeArgs, Int, Int) -> Void,
+                swiglu: @escaping (SwiGLUArgs, Int, Int) -> Void) {
         self.isa = isa; self.name = name ?? isa.name; self.gemmMR = gemmMR; self.gemmNR = gemmNR
         self.gemm = gemm; self.layerNorm = layerNorm; self.attention = attention
+        self.rope = rope; self.swiglu = swiglu
     }
 }

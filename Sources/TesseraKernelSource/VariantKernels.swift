@@ -7,7 +7,7 @@ public enum VariantKernels {
     public static let table = KernelTable(
         isa: variantISA, name: variantName, gemmMR: VariantTile.mr, gemmNR: VariantTile.nr,
         gemm: { gemm($0, $1, $2) }, layerNorm: { layerNorm($0, $1, $2) },
-        attention: { attention($0, $1, $2) })
+        attention: { attention($0, $1, $2) }, rope: { rope($0, $1, $2) }, swiglu: { swiglu($0, $1, $2) })
 
     @inline(never)
     public static func gemm(_ g: GemmArgs, _ t: Int, _ n: Int) {
@@ -22,6 +22,25 @@ public enum VariantKernels {
     @inline(never)
     public static func attention(_ a: AttentionArgs, _ t: Int, _ n: Int) {
         attentionPart(VariantTile.self, a, thread: t, of: n)
+    }
+
+    @inline(never)
+    public static func rope(_ a: RopeArgs, _ t: Int, _ n: Int) {
+        ropePart(VariantVector.self, a, thread: t, of: n)
+    }
+
+    @inline(never)
+    public static func swiglu(_ a: SwiGLUArgs, _ t: Int, _ n: Int) {
+        swigluPart(VariantVector.self, a, thread: t, of: n)
+    }
+
+    /// SiLU over an array, for the accuracy tests of the vector math.
+    @inline(never)
+    public static func silu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let w = VariantVector.scalarCount
+        var i = 0
+        while i + w <= n { vsilu(VariantVector.load(x + i)).store(y + i); i += w }
+        while i < n { y[i] = ssilu(x[i]); i += 1 }
     }
 
     /// GELU over an array, for the accuracy tests of the vector math.

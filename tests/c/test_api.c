@@ -710,7 +710,7 @@ static void test_default_options(void) {
 static void test_info(const fixture *fx, const tessera_model *m, const tessera_model_info *info,
                       const reference *trained) {
     const char *n = fx->name;
-    check(info->family >= TESSERA_FAMILY_VIT && info->family <= TESSERA_FAMILY_DINOV2,
+    check(info->family >= TESSERA_FAMILY_VIT && info->family <= TESSERA_FAMILY_DINOV3,
           "%s info: family %d is a known family", n, (int)info->family);
     check(info->hidden_size > 0 && info->num_layers > 0 && info->num_heads > 0 &&
               info->hidden_size % info->num_heads == 0 && info->mlp_size > 0,
@@ -726,8 +726,10 @@ static void test_info(const fixture *fx, const tessera_model *m, const tessera_m
               info->num_prefix_tokens <= 2 + info->num_register_tokens,
           "%s info: classes %d, registers %d, prefix tokens %d (CLS [+ dist] + registers)", n,
           (int)info->num_classes, (int)info->num_register_tokens, (int)info->num_prefix_tokens);
-    check(info->pos_resize >= TESSERA_POS_RESIZE_BICUBIC && info->pos_resize <= TESSERA_POS_RESIZE_BICUBIC_OFFSET,
+    check(info->pos_resize >= TESSERA_POS_RESIZE_BICUBIC && info->pos_resize <= TESSERA_POS_RESIZE_NONE_ROPE,
           "%s info: pos_resize %d is known", n, (int)info->pos_resize);
+    check((info->family == TESSERA_FAMILY_DINOV3) == (info->pos_resize == TESSERA_POS_RESIZE_NONE_ROPE),
+          "%s info: RoPE (no position table) exactly for DINOv3", n);
     check(info->isa >= TESSERA_ISA_PORTABLE && info->isa <= TESSERA_ISA_AVX512,
           "%s info: isa %d is a concrete variant", n, (int)info->isa);
     check(info->gemm_kc > 0 && info->gemm_mc > 0, "%s info: GEMM blocking kc %d mc %d", n, (int)info->gemm_kc,
@@ -791,9 +793,10 @@ static void test_info(const fixture *fx, const tessera_model *m, const tessera_m
         } else if (json_string_in(cfg, end, "architecture", arch, sizeof arch)) {
             check(strcmp(info->architecture, arch) == 0, "%s info: architecture \"%s\" == config architecture \"%s\"", n,
                   info->architecture, arch);
-            check(info->pos_resize == TESSERA_POS_RESIZE_BICUBIC_ANTIALIAS,
-                  "%s info: pos_resize %d is timm's (bicubic antialias, %d)", n, (int)info->pos_resize,
-                  TESSERA_POS_RESIZE_BICUBIC_ANTIALIAS);
+            int want_pr = strstr(arch, "_dinov3") != NULL ? TESSERA_POS_RESIZE_NONE_ROPE
+                                                           : TESSERA_POS_RESIZE_BICUBIC_ANTIALIAS;
+            check(info->pos_resize == want_pr, "%s info: pos_resize %d is timm's for %s (%d)", n,
+                  (int)info->pos_resize, arch, want_pr);
         }
         /* Normalization: preprocessor_config.json beside it (HF) or pretrained_cfg (timm). */
         double mean[3], stdv[3];
@@ -818,11 +821,13 @@ static void test_info(const fixture *fx, const tessera_model *m, const tessera_m
         if (json_string_in(cfg, end, "model_type", model_type, sizeof model_type)) {
             int fam = strcmp(model_type, "vit") == 0 ? TESSERA_FAMILY_VIT
                     : strcmp(model_type, "deit") == 0 ? TESSERA_FAMILY_DEIT
-                    : strncmp(model_type, "dinov2", 6) == 0 ? TESSERA_FAMILY_DINOV2 : 0;
+                    : strncmp(model_type, "dinov2", 6) == 0 ? TESSERA_FAMILY_DINOV2
+                    : strcmp(model_type, "dinov3_vit") == 0 ? TESSERA_FAMILY_DINOV3 : 0;
             if (fam != 0)
                 check(info->family == fam, "%s info: family %d matches model_type \"%s\" (%d)", n,
                       (int)info->family, model_type, fam);
             int pr = strcmp(model_type, "dinov2_with_registers") == 0 ? TESSERA_POS_RESIZE_BICUBIC_ANTIALIAS
+                   : fam == TESSERA_FAMILY_DINOV3 ? TESSERA_POS_RESIZE_NONE_ROPE
                    : fam != 0 ? TESSERA_POS_RESIZE_BICUBIC : 0;
             if (pr != 0)
                 check(info->pos_resize == pr, "%s info: pos_resize %d is the one of HF model_type \"%s\" (%d)", n,

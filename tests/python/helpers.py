@@ -132,7 +132,7 @@ def safetensors_elements(path: Path) -> int:
 
 # --- expectations from config.json ----------------------------------------------
 
-FAMILIES = {"vit": 1, "deit": 2, "dinov2": 3, "dinov2_with_registers": 3}
+FAMILIES = {"vit": 1, "deit": 2, "dinov2": 3, "dinov2_with_registers": 3, "dinov3_vit": 4}
 
 
 def expected_info(config: dict, preprocessor: Optional[dict] = None) -> Dict[str, object]:
@@ -166,7 +166,7 @@ def expected_info(config: dict, preprocessor: Optional[dict] = None) -> Dict[str
     h, w = (size, size) if isinstance(size, int) else tuple(size)
     exp["image_height"], exp["image_width"] = h, w
     exp["num_channels"] = config.get("num_channels", 3)
-    registers = config.get("num_register_tokens", 0) if model_type.startswith("dinov2") else 0
+    registers = config.get("num_register_tokens", 0) if model_type.startswith("dino") else 0
     exp["num_register_tokens"] = registers
     distill = 1 if model_type == "deit" else 0
     exp["num_prefix_tokens"] = 1 + distill + registers
@@ -176,7 +176,7 @@ def expected_info(config: dict, preprocessor: Optional[dict] = None) -> Dict[str
         exp["num_classes"] = len(labels) if labels else config["num_labels"]
     elif arch:
         exp["num_classes"] = 0
-    exp["pos_resize"] = 2 if model_type == "dinov2_with_registers" else 1
+    exp["pos_resize"] = {"dinov2_with_registers": 2, "dinov3_vit": 4}.get(model_type, 1)
     if preprocessor and "image_mean" in preprocessor:
         exp["image_mean"] = _f32_tuple(preprocessor["image_mean"])
         exp["image_std"] = _f32_tuple(preprocessor["image_std"])
@@ -201,6 +201,11 @@ def _expected_info_timm(config: dict) -> Dict[str, object]:
     exp["num_register_tokens"] = registers
     exp["num_prefix_tokens"] = (1 if args.get("class_token", True) else 0) + registers
     exp["pos_resize"] = 2  # timm: antialiased bicubic
+    if "_dinov3" in config["architecture"]:  # 4 registers, no position table (RoPE)
+        exp["family"] = 4
+        exp["num_register_tokens"] = 4
+        exp["num_prefix_tokens"] = 5
+        exp["pos_resize"] = 4
     cfg = config.get("pretrained_cfg") or {}
     if "mean" in cfg:
         exp["image_mean"] = _f32_tuple(cfg["mean"])

@@ -44,8 +44,8 @@ def test_info_matches_config(loaded):
 def test_info_is_consistent(loaded):
     fixture, m = loaded
     i = m.info
-    assert i.family in (tessera.FAMILY_VIT, tessera.FAMILY_DEIT, tessera.FAMILY_DINOV2)
-    assert i.family_name in ("vit", "deit", "dinov2")
+    assert i.family in (tessera.FAMILY_VIT, tessera.FAMILY_DEIT, tessera.FAMILY_DINOV2, tessera.FAMILY_DINOV3)
+    assert i.family_name in ("vit", "deit", "dinov2", "dinov3")
     assert i.hidden_size > 0 and i.hidden_size % i.num_heads == 0
     assert i.num_layers >= 2, "the fixtures request layers 0 and 1"
     assert i.mlp_size > 0 and i.patch_size > 0
@@ -54,7 +54,8 @@ def test_info_is_consistent(loaded):
     assert i.num_classes >= 0 and i.num_register_tokens >= 0
     assert i.num_prefix_tokens >= 1 + i.num_register_tokens
     assert i.pos_resize in (tessera.POS_RESIZE_BICUBIC, tessera.POS_RESIZE_BICUBIC_ANTIALIAS,
-                            tessera.POS_RESIZE_BICUBIC_OFFSET)
+                            tessera.POS_RESIZE_BICUBIC_OFFSET, tessera.POS_RESIZE_NONE_ROPE)
+    assert (i.family == tessera.FAMILY_DINOV3) == (i.pos_resize == tessera.POS_RESIZE_NONE_ROPE)
     assert i.isa in (tessera.ISA_PORTABLE, tessera.ISA_AVX2, tessera.ISA_AVX512)
     assert i.isa_name, "isa_name is empty"
     assert i.architecture, "architecture is empty"

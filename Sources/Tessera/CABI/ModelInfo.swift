@@ -18,7 +18,7 @@ enum ModelInfo {
         i.num_classes = Int32(s.classes)
         i.num_register_tokens = Int32(s.registers)
         i.num_prefix_tokens = Int32(s.prefixTokens)
-        i.pos_resize = s.posResize.rawValue
+        i.pos_resize = s.hasPositionTable ? s.posResize.rawValue : TESSERA_POS_RESIZE_NONE_ROPE
         let kernels = Machine.defaultTable
         i.isa = kernels.isa.rawValue
         i.image_mean = (s.mean.count > 0 ? s.mean[0] : 0, s.mean.count > 1 ? s.mean[1] : 0, s.mean.count > 2 ? s.mean[2] : 0)

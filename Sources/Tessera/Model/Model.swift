@@ -97,7 +97,7 @@ final class Model: WeightSource {
     /// Everything after the files are read: spec, layout checks, conversion, packing.
     private static func build(path: String, config: JSON, preprocessor: JSON?, file: SafeTensors) throws -> Model {
         let spec = try ModelConfig.spec(config: config, preprocessor: preprocessor, tensors: file.tensors)
-        let layout = WeightLayout(spec: spec)
+        let layout = WeightLayout(spec: spec, tensors: file.tensors)
         try layout.validate(file.tensors)
 
         // Sizes are bounded by the validated file, so this allocation is too.
@@ -116,6 +116,7 @@ final class Model: WeightSource {
             case .vector:
                 var at = dst
                 for s in item.sources {
+                    if s.isZero { at.update(repeating: 0, count: s.count); at += s.count; continue }
                     let t = file.tensors[s.name]!
                     file.readFloats(t, into: at)
                     file.release(t)
@@ -127,6 +128,7 @@ final class Model: WeightSource {
                 if scratch == nil || scratch!.count < need { scratch = try AlignedBuffer(floats: need) }
                 var at = scratch!.pointer
                 for s in item.sources {
+                    if s.isZero { at.update(repeating: 0, count: s.count); at += s.count; continue }
                     let t = file.tensors[s.name]!
                     file.readFloats(t, into: at)
                     file.release(t)

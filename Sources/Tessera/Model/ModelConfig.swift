@@ -5,12 +5,16 @@ enum ModelConfig {
     static func spec(config: JSON, preprocessor: JSON?, tensors: [String: SafeTensors.Tensor]) throws -> ModelSpec {
         guard config.members != nil else { throw TesseraError.format("config.json: expected a JSON object at the top level") }
         if let modelType = config["model_type"]?.string {
+            if DINOv3.huggingFaceTypes.contains(modelType) {
+                return try DINOv3.huggingFace(config, preprocessor: preprocessor, tensors: tensors)
+            }
             return try huggingFace(config, modelType: modelType, preprocessor: preprocessor, tensors: tensors)
         }
         if let arch = config["architecture"]?.string {
+            if DINOv3.isTimm(arch) { return try DINOv3.timm(config, architecture: arch, tensors: tensors) }
             return try timm(config, architecture: arch, tensors: tensors)
         }
-        throw TesseraError.unsupported("config.json: unknown architecture: expected a Hugging Face \"model_type\" (vit, deit, dinov2, dinov2_with_registers) or a timm \"architecture\" (vit_*)")
+        throw TesseraError.unsupported("config.json: unknown architecture: expected a Hugging Face \"model_type\" (vit, deit, dinov2, dinov2_with_registers, dinov3_vit) or a timm \"architecture\" (vit_*)")
     }
 
     static func int(_ j: JSON, _ key: String, default d: Int? = nil) throws -> Int {
@@ -61,7 +65,7 @@ enum ModelConfig {
         case "deit": family = .deit
         case "dinov2", "dinov2_with_registers": family = .dinov2
         default:
-            throw TesseraError.unsupported("config.json: model_type \"\(modelType)\" is not supported; expected vit, deit, dinov2 or dinov2_with_registers")
+            throw TesseraError.unsupported("config.json: model_type \"\(modelType)\" is not supported; expected vit, deit, dinov2, dinov2_with_registers or dinov3_vit")
         }
         guard let prefix = prefix(endingWith: "embeddings.cls_token", in: tensors) else {
             throw TesseraError.format("model.safetensors: no '*embeddings.cls_token' tensor; expected Hugging Face \(modelType) naming")
@@ -104,6 +108,8 @@ enum ModelConfig {
             s.registers = modelType == "dinov2_with_registers" ? try int(c, "num_register_tokens", default: 0) : 0
             s.positionedPrefix = 1
             s.posResize = modelType == "dinov2_with_registers" ? .bicubicAntialias : .bicubic
+        case .dinov3:
+            break  // DINOv3.huggingFace reads its own config
         }
         if let m = floats(preprocessor, "image_mean") { s.mean = m }
         if let sd = floats(preprocessor, "image_std") { s.std = sd }
@@ -137,14 +143,9 @@ enum ModelConfig {
         s.posGrid = m
     }
 
-    static let timmHeads: [(String, Int)] = [("tiny", 3), ("small", 6), ("base", 12), ("large", 16), ("huge", 16), ("giant", 24)]
-
-    static func timm(_ c: JSON, architecture: String, tensors: [String: SafeTensors.Tensor]) throws -> ModelSpec {
-        guard architecture.hasPrefix("vit_") else {
-            throw TesseraError.unsupported("config.json: timm architecture \"\(architecture)\" is not supported; expected vit_*")
-        }
-        var s = ModelSpec(family: architecture.contains("dinov2") ? .dinov2 : .vit, naming: .timm, architecture: architecture)
-        let args = c["model_args"] ?? .object([])
+    /// What a timm ViT's tensors say of its shape: hidden (cls_token), blocks,
+    /// patch and channels (patch_embed).
+    static func timmShape(_ tensors: [String: SafeTensors.Tensor], into s: inout ModelSpec) throws {
         guard let cls = tensors["cls_token"], cls.shape.count == 3 else {
             throw TesseraError.unsupported("model.safetensors: no 'cls_token' [1, 1, D]; timm models without a class token are not supported")
         }
@@ -157,6 +158,17 @@ enum ModelConfig {
         }
         s.patch = pw.shape[2]
         s.channels = pw.shape[1]
+    }
+
+    static let timmHeads: [(String, Int)] = [("tiny", 3), ("small", 6), ("base", 12), ("large", 16), ("huge", 16), ("giant", 24)]
+
+    static func timm(_ c: JSON, architecture: String, tensors: [String: SafeTensors.Tensor]) throws -> ModelSpec {
+        guard architecture.hasPrefix("vit_") else {
+            throw TesseraError.unsupported("config.json: timm architecture \"\(architecture)\" is not supported; expected vit_*")
+        }
+        var s = ModelSpec(family: architecture.contains("dinov2") ? .dinov2 : .vit, naming: .timm, architecture: architecture)
+        let args = c["model_args"] ?? .object([])
+        try timmShape(tensors, into: &s)
         if let fc1 = tensors["blocks.0.mlp.fc1.weight"], fc1.shape.count == 2 { s.mlp = fc1.shape[0] }
         if let h = args["num_heads"]?.int {
             s.heads = h

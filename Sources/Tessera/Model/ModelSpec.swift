@@ -4,7 +4,7 @@ import TesseraKernelCore
 /// Everything about a model's shape and conventions that the planner and
 /// executor need, independent of where the weights came from.
 struct ModelSpec {
-    enum Family: Int32 { case vit = 1, deit = 2, dinov2 = 3 }
+    enum Family: Int32 { case vit = 1, deit = 2, dinov2 = 3, dinov3 = 4 }
     enum Naming { case huggingFace(prefix: String), timm }
     enum Head { case none, cls, clsAndDistillation }
 
@@ -32,12 +32,22 @@ struct ModelSpec {
     var qkvBias = true
     var eps: Float = 1e-6
     var posResize: PositionResize.Mode = .bicubic
+    /// 2-D RoPE base period (DINOv3): no position table, q and k of the
+    /// patch tokens rotated in every block instead.
+    var ropeTheta: Float? = nil
+    /// SwiGLU MLP: down(silu(gate x) ⊙ up x); `mlp` is the gate's width.
+    var gatedMLP = false
+    /// Which projections carry a bias (DINOv3 configures each; an absent one is zero).
+    struct Biases { var query = true, key = true, value = true, proj = true, mlp = true }
+    var biases = Biases()
     var mean: [Float] = [0.485, 0.456, 0.406]
     var std: [Float] = [0.229, 0.224, 0.225]
     var labels: [Int: String] = [:]
 
     var prefixTokens: Int { 1 + (hasDistillation ? 1 : 0) + registers }
     var headDim: Int { hidden / heads }
+    /// A learned position table added to the tokens (every family but DINOv3).
+    var hasPositionTable: Bool { ropeTheta == nil }
 
     /// Limits checked before anything is allocated.
     static let maxLayers = 512
@@ -65,6 +75,10 @@ struct ModelSpec {
         try check(imageHeight >= patch && imageHeight <= ModelSpec.maxImageSide && imageWidth >= patch && imageWidth <= ModelSpec.maxImageSide,
                   "image size \(imageHeight)x\(imageWidth) must be at least the patch size \(patch) and at most \(ModelSpec.maxImageSide)")
         try check(eps.isFinite && eps > 0, "layer_norm_eps must be a positive number")
+        if let theta = ropeTheta {
+            try check(theta.isFinite && theta > 0, "rope_theta must be a positive number")
+            try check(headDim % 4 == 0, "2-D RoPE needs a head size divisible by 4; hidden_size \(hidden) / \(heads) heads is \(headDim)")
+        }
         try check(mean.count == channels && std.count == channels && std.allSatisfy { $0 != 0 && $0.isFinite } && mean.allSatisfy(\.isFinite),
                   "image mean/std must have \(channels) finite values, std non-zero")
     }

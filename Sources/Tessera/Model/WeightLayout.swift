@@ -7,6 +7,11 @@ struct WeightLayout {
     struct Source {
         let name: String
         let shape: [Int]
+        /// Not in the file: `shape`'s count of zeros (e.g. DINOv3's absent k bias).
+        var isZero = false
+
+        static func zeros(_ count: Int) -> Source { Source(name: "", shape: [count], isZero: true) }
+        var count: Int { shape.reduce(1, *) }
     }
 
     enum Kind {
@@ -32,10 +37,26 @@ struct WeightLayout {
     var items: [Item] = []
     /// Tensors the file may hold that inference does not use.
     var ignored: Set<String> = []
+    /// The file's tensors, for a family whose names differ between versions
+    /// of its reference (DINOv3's block prefix).
+    let fileTensors: [String: SafeTensors.Tensor]
 
     static func layerKey(_ i: Int, _ what: String) -> String { "layer.\(i).\(what)" }
 
-    init(spec s: ModelSpec) {
+    mutating func vector(_ key: String, _ count: Int, _ sources: [Source]) {
+        items.append(Item(key: key, kind: .vector(count: count), sources: sources))
+    }
+
+    mutating func packed(_ key: String, _ n: Int, _ k: Int, _ sources: [Source]) {
+        items.append(Item(key: key, kind: .packed(n: n, k: k), sources: sources))
+    }
+
+    init(spec s: ModelSpec, tensors: [String: SafeTensors.Tensor] = [:]) {
+        fileTensors = tensors
+        if s.family == .dinov3 {
+            DINOv3.layout(s, into: &self)
+            return
+        }
         let d = s.hidden, f = s.mlp, p = s.patch, c = s.channels
         let positions = s.positionedPrefix + s.posGrid * s.posGrid
         func vec(_ key: String, _ count: Int, _ sources: [Source]) { items.append(Item(key: key, kind: .vector(count: count), sources: sources)) }
@@ -133,7 +154,7 @@ struct WeightLayout {
         var missing: [String] = [], wrong: [String] = []
         var used = ignored
         for item in items {
-            for s in item.sources {
+            for s in item.sources where !s.isZero {
                 used.insert(s.name)
                 guard let t = tensors[s.name] else { missing.append("'\(s.name)' \(s.shape)"); continue }
                 if !t.dtype.isFloat {

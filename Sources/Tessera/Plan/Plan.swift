@@ -29,6 +29,10 @@ struct Plan {
         case linear(src: BufferID, dst: BufferID, n: Int, k: Int, weight: UnsafePointer<Float>,
                     bias: UnsafePointer<Float>?, gelu: Bool, scale: UnsafePointer<Float>?, residual: BufferID?)
         case attention(qkv: BufferID, dst: BufferID)
+        /// 2-D RoPE on the q and k of the patch tokens, in place (DINOv3).
+        case rope(qkv: BufferID)
+        /// dst = silu(gate) ⊙ up, src holding [gate | up] per row (SwiGLU).
+        case swiglu(src: BufferID, dst: BufferID)
         /// Classifier on the token at `token` of each image.
         case head(src: BufferID, token: Int, dst: BufferID, weight: UnsafePointer<Float>,
                   bias: UnsafePointer<Float>, scale: UnsafePointer<Float>?, residual: BufferID?)
@@ -77,6 +81,8 @@ struct Plan {
         case .layerNorm(let s, let d, _, _): return [s, d]
         case .linear(let s, let d, _, _, _, _, _, _, let r): return [s, d] + (r.map { [$0] } ?? [])
         case .attention(let q, let d): return [q, d]
+        case .rope(let q): return [q]
+        case .swiglu(let s, let d): return [s, d]
         case .head(let s, _, let d, _, _, _, let r): return [s, d] + (r.map { [$0] } ?? [])
         }
     }
@@ -145,13 +151,22 @@ struct Plan {
             p.add(.layerNorm(src: x, dst: h1, weight: model.layerWeight(i, "ln1.weight")!, bias: model.layerWeight(i, "ln1.bias")!), "layer norm")
             p.add(.linear(src: h1, dst: qkv, n: 3 * d, k: d, weight: model.layerWeight(i, "qkv.weight")!,
                           bias: model.layerWeight(i, "qkv.bias")!, gelu: false, scale: nil, residual: nil), "qkv")
+            if s.ropeTheta != nil { p.add(.rope(qkv: qkv), "rope") }
             p.add(.attention(qkv: qkv, dst: attn), "attention")
             p.add(.linear(src: attn, dst: mid, n: d, k: d, weight: model.layerWeight(i, "proj.weight")!,
                           bias: model.layerWeight(i, "proj.bias")!, gelu: false,
                           scale: model.layerWeight(i, "ls1"), residual: x), "proj")
             p.add(.layerNorm(src: mid, dst: h2, weight: model.layerWeight(i, "ln2.weight")!, bias: model.layerWeight(i, "ln2.bias")!), "layer norm")
-            p.add(.linear(src: h2, dst: mlp, n: s.mlp, k: d, weight: model.layerWeight(i, "fc1.weight")!,
-                          bias: model.layerWeight(i, "fc1.bias")!, gelu: true, scale: nil, residual: nil), "fc1 + GELU")
+            if s.gatedMLP {
+                // One GEMM for gate and up ([gate | up] per row), then their product.
+                let gateUp = p.buffer("block\(i).gate_up", rows * 2 * s.mlp)
+                p.add(.linear(src: h2, dst: gateUp, n: 2 * s.mlp, k: d, weight: model.layerWeight(i, "fc1.weight")!,
+                              bias: model.layerWeight(i, "fc1.bias")!, gelu: false, scale: nil, residual: nil), "gate + up")
+                p.add(.swiglu(src: gateUp, dst: mlp), "SwiGLU")
+            } else {
+                p.add(.linear(src: h2, dst: mlp, n: s.mlp, k: d, weight: model.layerWeight(i, "fc1.weight")!,
+                              bias: model.layerWeight(i, "fc1.bias")!, gelu: true, scale: nil, residual: nil), "fc1 + GELU")
+            }
             p.add(.linear(src: mlp, dst: out, n: d, k: s.mlp, weight: model.layerWeight(i, "fc2.weight")!,
                           bias: model.layerWeight(i, "fc2.bias")!, gelu: false,
                           scale: model.layerWeight(i, "ls2"), residual: mid), "fc2")

@@ -21,8 +21,10 @@ final class Session {
     let plan: Plan
     private let pool: ThreadPool
     private let arena: AlignedBuffer
-    /// [positionedPrefix + gridH * gridW, hidden].
-    private let positions: AlignedBuffer
+    /// [positionedPrefix + gridH * gridW, hidden]; nil without a position table.
+    private let positions: AlignedBuffer?
+    /// RoPE cos then sin, each [gridH * gridW, headDim] (DINOv3), for this grid.
+    private let rope: AlignedBuffer?
     private let scratchStride: Int
     private let profile: OpProfile?
     /// The chunk counter of the current parallel region (reset before each);
@@ -85,7 +87,7 @@ final class Session {
             throw TesseraError.invalid("a \(h)x\(w) image makes \(tokens) tokens; expected at most \(Session.maxTokens)")
         }
         let rows = try checkedProduct([batch, tokens], what: "session")
-        let activation = try checkedProduct([rows, max(3 * s.hidden, s.mlp)], what: "session activations")
+        let activation = try checkedProduct([rows, max(3 * s.hidden, (s.gatedMLP ? 2 : 1) * s.mlp)], what: "session activations")
         guard activation < (1 << 40) else { throw TesseraError.outOfMemory("a \(batch)x\(h)x\(w) session would need more than 4 TiB of activations") }
         let perThread = max(blocking.scratchFloats, AttentionArgs.scratchFloats(tokens: tokens, headDim: s.headDim, mr: table.gemmMR, nr: table.gemmNR))
         scratchStride = (perThread + 15) / 16 * 16
@@ -97,10 +99,24 @@ final class Session {
         }
         self.plan = plan
         arena = try AlignedBuffer(floats: plan.arenaFloats)
-        positions = try AlignedBuffer(floats: (s.positionedPrefix + gridH * gridW) * s.hidden)
+        if s.hasPositionTable {
+            let table = try AlignedBuffer(floats: (s.positionedPrefix + gridH * gridW) * s.hidden)
+            try Session.preparePositions(model: model, gridH: gridH, gridW: gridW, into: table.pointer)
+            positions = table
+        } else {
+            positions = nil
+        }
+        if let theta = s.ropeTheta {
+            let n = RopeTable.floats(gridH: gridH, gridW: gridW, headDim: s.headDim)
+            let tables = try AlignedBuffer(floats: 2 * n)
+            RopeTable.build(gridH: gridH, gridW: gridW, headDim: s.headDim, theta: theta,
+                            cosTable: tables.pointer, sinTable: tables.pointer + n)
+            rope = tables
+        } else {
+            rope = nil
+        }
         pool = try ThreadPool(threads: threads)
         profile = OpProfile(labels: plan.labels)
-        try Session.preparePositions(model: model, gridH: gridH, gridW: gridW, into: positions.pointer)
     }
 
     deinit { pool.shutdown() }
@@ -219,6 +235,24 @@ final class Session {
                     let j = ctx.assumingMemoryBound(to: KernelJob<AttentionArgs>.self)
                     j.pointee.table.attention(j.pointee.args, t, n)
                 }
+            case .rope(let qkv):
+                let tables = s.rope!.pointer, n = RopeTable.floats(gridH: s.gridH, gridW: s.gridW, headDim: sp.headDim)
+                var job = KernelJob(table: s.table,
+                                    args: RopeArgs(qkv: s.pointer(qkv), ld: 3 * sp.hidden, images: images, tokens: s.tokens,
+                                                   prefix: sp.prefixTokens, heads: sp.heads, headDim: sp.headDim,
+                                                   kOffset: sp.hidden, cos: tables, sin: tables + n))
+                s.pool.run(&job) { ctx, t, n in
+                    let j = ctx.assumingMemoryBound(to: KernelJob<RopeArgs>.self)
+                    j.pointee.table.rope(j.pointee.args, t, n)
+                }
+            case .swiglu(let src, let dst):
+                var job = KernelJob(table: s.table,
+                                    args: SwiGLUArgs(x: s.pointer(src), ldx: 2 * sp.mlp, y: s.pointer(dst), ldy: sp.mlp,
+                                                     rows: rows, n: sp.mlp))
+                s.pool.run(&job) { ctx, t, n in
+                    let j = ctx.assumingMemoryBound(to: KernelJob<SwiGLUArgs>.self)
+                    j.pointee.table.swiglu(j.pointee.args, t, n)
+                }
             case .head(let src, let token, let dst, let w, let bias, let scale, let residual):
                 gemm(m: images, n: sp.classes, k: sp.hidden, a: s.pointer(src) + token * sp.hidden,
                      lda: s.tokens * sp.hidden, b: w, c: s.pointer(dst), ldc: sp.classes,
@@ -250,7 +284,7 @@ final class Session {
             let x = s.pointer(dst)
             let patches = s.pointer(cols)
             let patchK = c * sp.patch * sp.patch
-            let pos = UnsafePointer(s.positions.pointer)
+            let pos = s.positions.map { UnsafePointer($0.pointer) }
             for b in 0..<images {
                 let img: UnsafePointer<Float>
                 switch input {
@@ -262,15 +296,15 @@ final class Session {
                 gemm(m: s.gridH * s.gridW, n: d, k: patchK, a: patches, lda: patchK,
                      b: s.model.weight("patch.weight")!, c: row0, ldc: d,
                      epilogue: GemmEpilogue(bias: s.model.weight("patch.bias")!,
-                                            residual: pos + sp.positionedPrefix * d, ldr: d))
+                                            residual: pos.map { $0 + sp.positionedPrefix * d }, ldr: d))
                 // Prefix tokens.
                 let base = x + b * s.tokens * d
                 var j = 0
                 base.update(from: s.model.weight("cls")!, count: d); j += 1
                 if sp.hasDistillation { (base + j * d).update(from: s.model.weight("dist")!, count: d); j += 1 }
                 if sp.registers > 0 { (base + j * d).update(from: s.model.weight("registers")!, count: sp.registers * d) }
-                for t in 0..<sp.positionedPrefix {
-                    let row = base + t * d, p = pos + t * d
+                for t in 0..<(pos == nil ? 0 : sp.positionedPrefix) {
+                    let row = base + t * d, p = pos! + t * d
                     for i in 0..<d { row[i] += p[i] }
                 }
             }

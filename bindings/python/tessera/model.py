@@ -18,11 +18,13 @@ from .errors import (BusyError, InternalError, InvalidArgumentError, StateError,
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
-FAMILY_NAMES = {_c.FAMILY_VIT: "vit", _c.FAMILY_DEIT: "deit", _c.FAMILY_DINOV2: "dinov2"}
+FAMILY_NAMES = {_c.FAMILY_VIT: "vit", _c.FAMILY_DEIT: "deit", _c.FAMILY_DINOV2: "dinov2",
+                _c.FAMILY_DINOV3: "dinov3"}
 POS_RESIZE_NAMES = {
     _c.POS_RESIZE_BICUBIC: "bicubic",
     _c.POS_RESIZE_BICUBIC_ANTIALIAS: "bicubic_antialias",
     _c.POS_RESIZE_BICUBIC_OFFSET: "bicubic_offset",
+    _c.POS_RESIZE_NONE_ROPE: "none_rope",
 }
 ISA_VALUES = {
     "auto": _c.ISA_AUTO,

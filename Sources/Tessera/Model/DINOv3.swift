@@ -1,0 +1,202 @@
+/// DINOv3 (Siméoni et al. 2025), as transformers' `DINOv3ViTModel` and timm's
+/// `vit_*_patch16_dinov3*` (eva.py) define it: everything this family needs
+/// to be read from either layout, in one place.
+///
+/// - Tokens: CLS, 4 register ("storage") tokens, the patches row-major. No
+///   learned position table: a 2-D RoPE rotates q and k of the patch tokens
+///   (never the prefix) in every block, so any multiple of 16 runs as is.
+/// - RoPE: coordinates (i + 0.5) / n · 2 − 1 per axis, periods
+///   θ^(4k / head_dim), angle 2π · coord / period, [y, x] angles repeated over
+///   the two halves of the head, rotate_half. Computed in fp32 as
+///   transformers and timm do (Meta's own checkpoints store the periods
+///   rounded to bf16; both references recompute them, and so does Tessera).
+/// - Attention: q and v biases, no k bias (a zero third here); scale
+///   head_dim^−½.
+/// - Block: pre-norm, layer scale on both branches, LayerNorm eps 1e-5; MLP
+///   erf-GELU (S, B, L) or SwiGLU down(silu(gate x) ⊙ up x) (S+, H+, 7B).
+/// - Outputs: embedding = CLS after the final norm (HF `pooler_output`);
+///   block outputs before it (HF `hidden_states[k + 1]`).
+enum DINOv3 {
+    static let huggingFaceTypes: Set<String> = ["dinov3_vit", "DINOv3ViT"]
+
+    static func isTimm(_ architecture: String) -> Bool { architecture.contains("_dinov3") }
+
+    /// timm's registered DINOv3 models: the hub's config.json for them has no
+    /// model_args, so the name gives what the weights cannot (the heads).
+    static let timmArchitectures: [String: (hidden: Int, depth: Int, heads: Int)] = [
+        "vit_tiny_patch16_dinov3_qkvb": (192, 12, 3),
+        "vit_small_patch16_dinov3": (384, 12, 6), "vit_small_patch16_dinov3_qkvb": (384, 12, 6),
+        "vit_small_plus_patch16_dinov3": (384, 12, 6), "vit_small_plus_patch16_dinov3_qkvb": (384, 12, 6),
+        "vit_base_patch16_dinov3": (768, 12, 12), "vit_base_patch16_dinov3_qkvb": (768, 12, 12),
+        "vit_large_patch16_dinov3": (1024, 24, 16), "vit_large_patch16_dinov3_qkvb": (1024, 24, 16),
+        "vit_huge_plus_patch16_dinov3": (1280, 32, 20), "vit_huge_plus_patch16_dinov3_qkvb": (1280, 32, 20),
+        "vit_7b_patch16_dinov3": (4096, 40, 32),
+    ]
+
+    static let imagenetMean: [Float] = [0.485, 0.456, 0.406]
+    static let imagenetStd: [Float] = [0.229, 0.224, 0.225]
+
+    // MARK: Hugging Face
+
+    static func huggingFace(_ c: JSON, preprocessor: JSON?, tensors: [String: SafeTensors.Tensor]) throws -> ModelSpec {
+        guard let prefix = ModelConfig.prefix(endingWith: "embeddings.cls_token", in: tensors) else {
+            throw TesseraError.format("model.safetensors: no '*embeddings.cls_token' tensor; expected Hugging Face DINOv3ViTModel naming")
+        }
+        let arch = c["architectures"]?.array?.first?.string ?? "DINOv3ViTModel"
+        var s = ModelSpec(family: .dinov3, naming: .huggingFace(prefix: prefix), architecture: arch)
+        s.hidden = try ModelConfig.int(c, "hidden_size")
+        s.layers = try ModelConfig.int(c, "num_hidden_layers")
+        s.heads = try ModelConfig.int(c, "num_attention_heads")
+        s.mlp = try ModelConfig.int(c, "intermediate_size")
+        s.patch = try ModelConfig.int(c, "patch_size")
+        s.channels = try ModelConfig.int(c, "num_channels", default: 3)
+        let image = try ModelConfig.int(c, "image_size", default: 224)
+        s.imageHeight = image; s.imageWidth = image
+        s.registers = try ModelConfig.int(c, "num_register_tokens", default: 0)
+        s.eps = Float(c["layer_norm_eps"]?.double ?? 1e-5)
+        s.ropeTheta = Float(c["rope_theta"]?.double ?? 100)
+        s.gatedMLP = c["use_gated_mlp"]?.bool ?? c["use_swiglu_ffn"]?.bool ?? false
+        let act = c["hidden_act"]?.string ?? "gelu"
+        let wanted = s.gatedMLP ? "silu" : "gelu"
+        guard act == wanted || (s.gatedMLP && act == "swish") else {
+            throw TesseraError.unsupported("config.json: hidden_act \"\(act)\" with use_gated_mlp \(s.gatedMLP) is not supported; expected \"\(wanted)\" (\(s.gatedMLP ? "SwiGLU" : "exact erf GELU"))")
+        }
+        s.layerScale = true
+        s.positionedPrefix = 0
+        s.biases = .init(query: c["query_bias"]?.bool ?? true, key: c["key_bias"]?.bool ?? false,
+                         value: c["value_bias"]?.bool ?? true, proj: c["proj_bias"]?.bool ?? true,
+                         mlp: c["mlp_bias"]?.bool ?? true)
+        s.mean = ModelConfig.floats(preprocessor, "image_mean") ?? imagenetMean
+        s.std = ModelConfig.floats(preprocessor, "image_std") ?? imagenetStd
+        try s.validate()
+        return s
+    }
+
+    /// The block tensors' prefix: "layer.N." (transformers 4.56) or
+    /// "model.layer.N." (transformers 5, an encoder named `model`).
+    static func huggingFaceLayers(_ prefix: String, _ tensors: [String: SafeTensors.Tensor]) -> String {
+        tensors[prefix + "model.layer.0.norm1.weight"] != nil ? prefix + "model.layer." : prefix + "layer."
+    }
+
+    // MARK: timm
+
+    static func timm(_ c: JSON, architecture: String, tensors: [String: SafeTensors.Tensor]) throws -> ModelSpec {
+        var s = ModelSpec(family: .dinov3, naming: .timm, architecture: architecture)
+        let args = c["model_args"] ?? .object([])
+        try ModelConfig.timmShape(tensors, into: &s)
+        s.gatedMLP = tensors["blocks.0.mlp.fc1_g.weight"] != nil
+        let fc1 = tensors[s.gatedMLP ? "blocks.0.mlp.fc1_g.weight" : "blocks.0.mlp.fc1.weight"]
+        guard let fc1, fc1.shape.count == 2 else {
+            throw TesseraError.format("model.safetensors: missing 'blocks.0.mlp.fc1.weight' (or fc1_g/fc1_x for SwiGLU)")
+        }
+        s.mlp = fc1.shape[0]
+        if let h = args["num_heads"]?.int {
+            s.heads = h
+        } else if let known = timmArchitectures[architecture] {
+            guard known.hidden == s.hidden, known.depth == s.layers else {
+                throw TesseraError.format("config.json: \"\(architecture)\" has hidden \(known.hidden) and \(known.depth) blocks, but the weights have \(s.hidden) and \(s.layers); give model_args.num_heads for a resized model")
+            }
+            s.heads = known.heads
+        } else {
+            throw TesseraError.unsupported("config.json: unknown timm DINOv3 architecture \"\(architecture)\"; expected one of \(timmArchitectures.keys.sorted().joined(separator: ", ")), or model_args.num_heads")
+        }
+        s.registers = tensors["reg_token"]?.shape.dropFirst().first ?? 0
+        s.layerScale = true
+        // The _qkvb models have q and v biases (k's is zero); the others none.
+        let qkvb = args["qkv_bias"]?.bool ?? architecture.hasSuffix("_qkvb")
+        s.biases = .init(query: qkvb, key: false, value: qkvb, proj: true, mlp: true)
+        s.eps = Float(args["norm_eps"]?.double ?? 1e-5)
+        s.ropeTheta = Float(args["rope_temperature"]?.double ?? 100)
+        s.positionedPrefix = 0
+        let cfg = c["pretrained_cfg"]
+        if let input = cfg?["input_size"]?.array, input.count == 3, let h = input[1].int, let w = input[2].int {
+            s.imageHeight = h; s.imageWidth = w
+        } else if let img = args["img_size"]?.int {
+            s.imageHeight = img; s.imageWidth = img
+        } else {
+            s.imageHeight = 256; s.imageWidth = 256  // timm's pretrained_cfg for every DINOv3
+        }
+        s.mean = ModelConfig.floats(cfg, "mean") ?? imagenetMean
+        s.std = ModelConfig.floats(cfg, "std") ?? imagenetStd
+        if let w = tensors["head.weight"], w.shape.count == 2, w.shape[0] > 0 {
+            throw TesseraError.unsupported("model.safetensors: a classifier head on DINOv3 is not supported; load the backbone (num_classes 0)")
+        }
+        try s.validate()
+        return s
+    }
+
+    // MARK: Weights
+
+    /// Where each weight the planner uses comes from, in either layout.
+    static func layout(_ s: ModelSpec, into l: inout WeightLayout) {
+        let d = s.hidden, f = s.mlp, p = s.patch, c = s.channels
+        typealias Source = WeightLayout.Source
+        func src(_ name: String, _ shape: [Int]) -> Source { Source(name: name, shape: shape) }
+        func key(_ i: Int, _ what: String) -> String { WeightLayout.layerKey(i, what) }
+        let hf: String?
+        if case .huggingFace(let pre) = s.naming { hf = pre } else { hf = nil }
+
+        // Embeddings.
+        if let pre = hf {
+            let e = pre + "embeddings."
+            l.packed("patch.weight", d, c * p * p, [src(e + "patch_embeddings.weight", [d, c, p, p])])
+            l.vector("patch.bias", d, [src(e + "patch_embeddings.bias", [d])])
+            l.vector("cls", d, [src(e + "cls_token", [1, 1, d])])
+            if s.registers > 0 { l.vector("registers", s.registers * d, [src(e + "register_tokens", [1, s.registers, d])]) }
+            l.ignored.insert(e + "mask_token")
+        } else {
+            l.packed("patch.weight", d, c * p * p, [src("patch_embed.proj.weight", [d, c, p, p])])
+            l.vector("patch.bias", d, [src("patch_embed.proj.bias", [d])])
+            l.vector("cls", d, [src("cls_token", [1, 1, d])])
+            if s.registers > 0 { l.vector("registers", s.registers * d, [src("reg_token", [1, s.registers, d])]) }
+        }
+
+        // Blocks: reference name → planner key, per layout.
+        for i in 0..<s.layers {
+            if let pre = hf {
+                let b = huggingFaceLayers(pre, l.fileTensors) + "\(i)."
+                let at = b + "attention."
+                l.vector(key(i, "ln1.weight"), d, [src(b + "norm1.weight", [d])])
+                l.vector(key(i, "ln1.bias"), d, [src(b + "norm1.bias", [d])])
+                l.packed(key(i, "qkv.weight"), 3 * d, d, ["q", "k", "v"].map { src(at + $0 + "_proj.weight", [d, d]) })
+                // Each bias the config turns off (key_bias: false) is zero.
+                let on = [s.biases.query, s.biases.key, s.biases.value]
+                l.vector(key(i, "qkv.bias"), 3 * d, zip(["q", "k", "v"], on).map { $1 ? src(at + $0 + "_proj.bias", [d]) : .zeros(d) })
+                l.packed(key(i, "proj.weight"), d, d, [src(at + "o_proj.weight", [d, d])])
+                l.vector(key(i, "proj.bias"), d, s.biases.proj ? [src(at + "o_proj.bias", [d])] : [])
+                l.vector(key(i, "ls1"), d, [src(b + "layer_scale1.lambda1", [d])])
+                l.vector(key(i, "ln2.weight"), d, [src(b + "norm2.weight", [d])])
+                l.vector(key(i, "ln2.bias"), d, [src(b + "norm2.bias", [d])])
+                let m = b + "mlp."
+                let first = s.gatedMLP ? ["gate_proj", "up_proj"] : ["up_proj"]
+                l.packed(key(i, "fc1.weight"), first.count * f, d, first.map { src(m + $0 + ".weight", [f, d]) })
+                l.vector(key(i, "fc1.bias"), first.count * f, s.biases.mlp ? first.map { src(m + $0 + ".bias", [f]) } : [])
+                l.packed(key(i, "fc2.weight"), d, f, [src(m + "down_proj.weight", [d, f])])
+                l.vector(key(i, "fc2.bias"), d, s.biases.mlp ? [src(m + "down_proj.bias", [d])] : [])
+                l.vector(key(i, "ls2"), d, [src(b + "layer_scale2.lambda1", [d])])
+            } else {
+                let b = "blocks.\(i)."
+                l.vector(key(i, "ln1.weight"), d, [src(b + "norm1.weight", [d])])
+                l.vector(key(i, "ln1.bias"), d, [src(b + "norm1.bias", [d])])
+                l.packed(key(i, "qkv.weight"), 3 * d, d, [src(b + "attn.qkv.weight", [3 * d, d])])
+                // _qkvb models: q_bias and v_bias, k's is zero; the others: none.
+                l.vector(key(i, "qkv.bias"), 3 * d, s.biases.query
+                         ? [src(b + "attn.q_bias", [d]), .zeros(d), src(b + "attn.v_bias", [d])] : [])
+                l.packed(key(i, "proj.weight"), d, d, [src(b + "attn.proj.weight", [d, d])])
+                l.vector(key(i, "proj.bias"), d, [src(b + "attn.proj.bias", [d])])
+                l.vector(key(i, "ls1"), d, [src(b + "gamma_1", [d])])
+                l.vector(key(i, "ln2.weight"), d, [src(b + "norm2.weight", [d])])
+                l.vector(key(i, "ln2.bias"), d, [src(b + "norm2.bias", [d])])
+                let first = s.gatedMLP ? ["fc1_g", "fc1_x"] : ["fc1"]
+                l.packed(key(i, "fc1.weight"), first.count * f, d, first.map { src(b + "mlp." + $0 + ".weight", [f, d]) })
+                l.vector(key(i, "fc1.bias"), first.count * f, first.map { src(b + "mlp." + $0 + ".bias", [f]) })
+                l.packed(key(i, "fc2.weight"), d, f, [src(b + "mlp.fc2.weight", [d, f])])
+                l.vector(key(i, "fc2.bias"), d, [src(b + "mlp.fc2.bias", [d])])
+                l.vector(key(i, "ls2"), d, [src(b + "gamma_2", [d])])
+            }
+        }
+        let norm = (hf ?? "") + "norm."
+        l.vector("norm.weight", d, [src(norm + "weight", [d])])
+        l.vector("norm.bias", d, [src(norm + "bias", [d])])
+    }
+}

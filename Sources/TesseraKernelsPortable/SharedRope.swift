@@ -1,0 +1,1 @@
+../TesseraKernelSource/Rope.swift
