@@ -246,6 +246,23 @@ expect_out "^matches: [0-9]+ "
 t "match: --ratio out of range" 2 match "$dino" "$a" "$b" --out "$tmp/x.png" --ratio 1.5
 expect_err "--ratio 1.5"
 
+# --------------------------------------------------------------- DINOv3 ---
+
+dino3="$fixtures/dinov3_swiglu_timm"   # patch 16, trained 64x64, D 32, SwiGLU, 4 registers, RoPE
+t "DINOv3: info" 0 info "$dino3"
+expect_out "^family +DINOv3"
+expect_out "^position resize +none: no position table"
+expect_out "^prefix tokens +5 \(CLS \+ 4 registers\)"
+t "DINOv3: run at 48x80, a grid it was not made at (RoPE, nothing resized)" 0 run "$dino3" "$a" --size 48x80
+expect_out "embedding: dim 32, L2 norm [0-9]+\.[0-9]{4}"
+t "DINOv3: embed a directory" 0 embed "$dino3" "$edir" --out "$tmp/emb3.npy"
+expect_out "wrote .*emb3\.npy: float32 \[3, 32\]"
+t "DINOv3: match on 16-pixel patches, block 1's tokens after the registers" 0 match "$dino3" "$a" "$b" --out "$tmp/m3.png" --size 96 --layer 1
+expect_out "at 96x96: 6x6 patches of 16 px"
+expect_out "^matches: [0-9]+ "
+t "DINOv3: match an image with itself finds every patch" 0 match "$dino3" "$a" "$a" --out "$tmp/m3self.png" --size 64 --ratio 1
+expect_out "^matches: 16 "
+
 # ---------------------------------------------------------------- bench ---
 
 t "bench: batch 2, 3 runs" 0 bench "$dino" --batch 2 --runs 3 --warmup 1 --threads 1
