@@ -52,6 +52,10 @@ SPECS = {
     "vit_base_patch16_224@384": dict(
         timm_name="vit_base_patch16_224", res=384, num_heads=12, num_classes=1000,
         mean=HALF, std=HALF, base="vit_base_patch16_224@224"),
+    # timm's Eva: 2-D RoPE, 4 registers; CLS pooling as upstream DINOv3.
+    "vit_small_patch16_dinov3@224": dict(
+        timm_name="vit_small_patch16_dinov3", res=224, num_heads=6, num_classes=0,
+        mean=IMAGENET_MEAN, std=IMAGENET_STD, base=None, global_pool="token"),
 }
 
 FORMAT_VERSION = 1  # bump to rebuild every cache entry
@@ -63,7 +67,10 @@ def model_dir(key: str) -> Path:
 
 
 def create_kwargs(spec) -> dict:
-    return {"img_size": spec["res"], "num_classes": spec["num_classes"]}
+    kw = {"img_size": spec["res"], "num_classes": spec["num_classes"]}
+    if "global_pool" in spec:
+        kw["global_pool"] = spec["global_pool"]
+    return kw
 
 
 def vit_flops(D: int, L: int, M: int, patch: int, res: int, prefix: int, channels: int = 3) -> dict:
@@ -100,9 +107,9 @@ def randomize(model, seed_text: str):
                 if isinstance(mod, nn.LayerNorm):
                     r = torch.randn(shape, generator=g)
                     v = 1.0 + 0.1 * r if pname == "weight" else 0.05 * r
-                elif pname == "gamma":
+                elif pname in ("gamma", "gamma_1", "gamma_2"):  # layer scale (timm ViT, Eva)
                     v = 0.1 + 0.9 * torch.rand(shape, generator=g)
-                elif pname == "bias":
+                elif pname == "bias" or pname.endswith("_bias"):
                     v = 0.02 * torch.randn(shape, generator=g)
                 elif isinstance(mod, (nn.Linear, nn.Conv2d)) and pname == "weight":
                     fan_in = math.prod(shape[1:])
@@ -159,6 +166,11 @@ def build(key: str, spec: dict, force: bool, built: dict):
     # the resolution fixed. OpenVINO reshapes it to a static batch at compile.
     x = torch.randn(1, 3, res, res)
     onnx_path = out / "model.onnx"
+    # timm's Eva passes is_causal to scaled_dot_product_attention in a way the
+    # TorchScript tracer cannot; its explicit attention exports the same math.
+    for mod in model.modules():
+        if hasattr(mod, "fused_attn"):
+            mod.fused_attn = False
     with torch.no_grad():
         torch.onnx.export(
             model, (x,), str(onnx_path), dynamo=False, opset_version=17,
