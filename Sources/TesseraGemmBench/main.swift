@@ -139,8 +139,8 @@ for (table, peak) in variants {
         bias.initialize(repeating: 0.1, count: n)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: blocking.scratchFloats)
         // --residual: bias, layer scale and residual add (a block's fc2); --gelu-epilogue: bias + GELU (fc1).
-        let epilogue = residualEpilogue ? GemmEpilogue(bias: bias, scale: bias, residual: residual, ldr: n)
-            : GemmEpilogue(bias: bias, gelu: geluEpilogue)
+        let epilogue = residualEpilogue ? GemmEpilogue(bias: bias, scale: bias, addend: residual, ldAddend: n)
+            : GemmEpilogue(bias: bias, activation: geluEpilogue ? .gelu : .none)
         var g = GemmArgs(m: m, n: n, k: k, a: a, lda: k, b: packed, c: c, ldc: n,
                          epilogue: epilogue, blocking: blocking,
                          scratch: scratch, scratchStride: blocking.scratchFloats)

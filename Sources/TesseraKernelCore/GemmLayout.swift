@@ -65,17 +65,23 @@ public enum GemmLayout {
 /// `C = residual + scale ⊙ act(A·Bᵀ + bias)`; each part optional.
 /// `residual` must not alias C (partial sums are stored in C between K blocks).
 public struct GemmEpilogue {
-    public var bias: UnsafePointer<Float>?
-    public var gelu: Bool
-    public var scale: UnsafePointer<Float>?
-    public var residual: UnsafePointer<Float>?
-    public var ldr: Int
+    /// The activation applied after the bias.
+    public enum Activation: Sendable { case none, gelu }
 
-    public init(bias: UnsafePointer<Float>? = nil, gelu: Bool = false,
+    public var bias: UnsafePointer<Float>?
+    public var activation: Activation
+    /// Per-column factor (layer scale), after the activation.
+    public var scale: UnsafePointer<Float>?
+    /// Added last, row by row (ldAddend floats apart): the residual stream, the
+    /// position table of the patch embedding, the other head's logits.
+    public var addend: UnsafePointer<Float>?
+    public var ldAddend: Int
+
+    public init(bias: UnsafePointer<Float>? = nil, activation: Activation = .none,
                 scale: UnsafePointer<Float>? = nil,
-                residual: UnsafePointer<Float>? = nil, ldr: Int = 0) {
-        self.bias = bias; self.gelu = gelu; self.scale = scale
-        self.residual = residual; self.ldr = ldr
+                addend: UnsafePointer<Float>? = nil, ldAddend: Int = 0) {
+        self.bias = bias; self.activation = activation; self.scale = scale
+        self.addend = addend; self.ldAddend = ldAddend
     }
 }
 

@@ -52,13 +52,13 @@ func finishRow<V: VectorFloat>(_ x0: V, _ x1: V, _ c: UnsafeMutablePointer<Float
             v0 += loadPartial(bias + col, n0)
             v1 += loadPartial(bias + col + w, n1)
         }
-        if ep.gelu { v0 = vgelu(v0); v1 = vgelu(v1) }
+        if ep.activation == .gelu { v0 = vgelu(v0); v1 = vgelu(v1) }
         if let s = ep.scale {
             v0 *= loadPartial(s + col, n0)
             v1 *= loadPartial(s + col + w, n1)
         }
-        if let r = ep.residual {
-            let rp = r + row * ep.ldr + col
+        if let r = ep.addend {
+            let rp = r + row * ep.ldAddend + col
             v0 += loadPartial(rp, n0)
             v1 += loadPartial(rp + w, n1)
         }
@@ -83,7 +83,7 @@ func finishTile<V: VectorFloat>(_ t: UnsafeMutablePointer<V>, rows: Int, cols: I
     }
 }
 
-/// Starts loading the C tile (and, on the last K block, the residual rows)
+/// Starts loading the C tile (and, on the last K block, the addend's rows)
 /// so that the misses overlap the K loop instead of stalling the finish.
 @inline(__always)
 func prefetchTile(_ c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, bytesPerRow: Int,
@@ -92,7 +92,7 @@ func prefetchTile(_ c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, bytesPe
         var off = 0
         while off < bytesPerRow {
             tessera_prefetch_write(UnsafeRawPointer(c + r * ldc) + off)
-            if last, let res = ep.residual { tessera_prefetch_read(UnsafeRawPointer(res + (row + r) * ep.ldr + col) + off) }
+            if last, let add = ep.addend { tessera_prefetch_read(UnsafeRawPointer(add + (row + r) * ep.ldAddend + col) + off) }
             off += 64
         }
     }

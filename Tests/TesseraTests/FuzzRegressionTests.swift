@@ -101,7 +101,7 @@ final class FuzzRegressionTests: XCTestCase {
             XCTAssertEqual(fromMemory.weightBytes, fromFile.weightBytes, name)
             XCTAssertEqual(fromMemory.spec.mean, fromFile.spec.mean, name)
             XCTAssertEqual(fromMemory.spec.posResize, fromFile.spec.posResize, name)
-            for key in ["patch.weight", "pos", "norm.weight", WeightLayout.layerKey(0, "qkv.weight")] {
+            for key: WeightKey in [.patchWeight, .positions, .normWeight, .block(0, .qkvWeight)] {
                 let a = fromFile.weight(key)!, b = fromMemory.weight(key)!
                 XCTAssertEqual(memcmp(a, b, 64), 0, "\(name) \(key)")
             }

@@ -38,8 +38,8 @@ final class KernelTests: XCTestCase {
         a.withUnsafeBufferPointer { ap in packed.withUnsafeBufferPointer { bp in
             bias.withUnsafeBufferPointer { biasp in scale.withUnsafeBufferPointer { sp in residual.withUnsafeBufferPointer { rp in
                 c.withUnsafeMutableBufferPointer { cp in scratch.withUnsafeMutableBufferPointer { scp in
-                    let ep = epilogue ? GemmEpilogue(bias: biasp.baseAddress, gelu: true, scale: sp.baseAddress,
-                                                     residual: rp.baseAddress, ldr: n) : GemmEpilogue()
+                    let ep = epilogue ? GemmEpilogue(bias: biasp.baseAddress, activation: .gelu, scale: sp.baseAddress,
+                                                     addend: rp.baseAddress, ldAddend: n) : GemmEpilogue()
                     let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
                     counter.pointee = 0
                     defer { counter.deallocate() }

@@ -15,8 +15,10 @@ final class OutputRequestTests: XCTestCase {
         return spec
     }
 
+    let shapes = ShapeOnlyWeights()
+
     func plan(_ spec: ModelSpec, _ request: OutputRequest, batch: Int = 2) -> Plan {
-        Plan.build(spec: spec, model: ShapeOnlyWeights(), batch: batch, gridH: 14, gridW: 14, outputs: request, scratchFloats: 4096)
+        Plan.build(spec: spec, weights: shapes.weights(spec), batch: batch, gridH: 14, gridW: 14, outputs: request, scratchFloats: 4096)
     }
 
     func testPlanStopsAtTheLastBlockAskedFor() {

@@ -18,8 +18,8 @@ func assertNoLiveOverlap(_ plan: Plan, _ what: String) {
     }
     // Every op's operands are distinct buffers where the kernels need it.
     for op in plan.ops {
-        if case .linear(let s, let d, _, _, _, _, _, _, let r) = op {
-            XCTAssertNotEqual(s, d, what); if let r { XCTAssertNotEqual(r, d, "\(what): residual aliases the output") }
+        if case .linear(let l) = op {
+            XCTAssertNotEqual(l.src, l.dst, what); if let r = l.addend { XCTAssertNotEqual(r, l.dst, "\(what): the addend aliases the output") }
         }
     }
 }
@@ -32,7 +32,7 @@ final class PlannerTests: XCTestCase {
             let model = try Model.load(path: fixturesDir + "/" + name)
             let p = model.spec.patch
             for (batch, gh, gw, layers) in [(1, 2, 2, Set<Int>()), (3, 5, 3, Set([0])), (2, 7, 9, Set([0, 1]))] {
-                let plan = Plan.build(spec: model.spec, model: model, batch: batch, gridH: gh, gridW: gw,
+                let plan = Plan.build(spec: model.spec, weights: model.weights, batch: batch, gridH: gh, gridW: gw,
                                       outputs: .everything(model.spec, layers: layers), scratchFloats: 1000)
                 assertNoLiveOverlap(plan, "\(name) b\(batch) \(gh * p)x\(gw * p)")
                 XCTAssertLessThanOrEqual(plan.arenaFloats, plan.totalBufferFloats + plan.buffers.count * ArenaPlanner.alignment)
@@ -57,7 +57,7 @@ final class PlannerTests: XCTestCase {
         // Plan.build reads weight pointers from the model; the fixture has 2
         // layers, so keep the layer count within it for this shape check.
         spec.layers = model.spec.layers
-        let plan = Plan.build(spec: spec, model: model, batch: 8, gridH: 14, gridW: 14, outputs: .everything(spec), scratchFloats: 0)
+        let plan = Plan.build(spec: spec, weights: ShapeOnlyWeights().weights(spec), batch: 8, gridH: 14, gridW: 14, outputs: .everything(spec), scratchFloats: 0)
         assertNoLiveOverlap(plan, "ViT-B shape")
         let largest = plan.buffers.map(\.floats).max()!
         XCTAssertLessThan(plan.arenaFloats, plan.totalBufferFloats)
@@ -66,10 +66,9 @@ final class PlannerTests: XCTestCase {
 }
 
 /// Shapes only: every weight is one dummy pointer.
-final class ShapeOnlyWeights: WeightSource {
+final class ShapeOnlyWeights {
     let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 16)
-    func weight(_ key: String) -> UnsafePointer<Float>? { UnsafePointer(buffer) }
-    var halfVector: UnsafePointer<Float> { UnsafePointer(buffer) }
+    func weights(_ spec: ModelSpec) -> ModelWeights { .placeholder(spec: spec, at: UnsafePointer(buffer)) }
     deinit { buffer.deallocate() }
 }
 
@@ -83,7 +82,7 @@ extension PlannerTests {
         let weights = ShapeOnlyWeights()
         for batch in [1, 8] {
             let scratch = 2 * GemmBlocking.forCaches(l1: 32 << 10, l2: 512 << 10, mr: 6, nr: 16).scratchFloats
-            let plan = Plan.build(spec: spec, model: weights, batch: batch, gridH: 14, gridW: 14, outputs: .everything(spec), scratchFloats: scratch)
+            let plan = Plan.build(spec: spec, weights: weights.weights(spec), batch: batch, gridH: 14, gridW: 14, outputs: .everything(spec), scratchFloats: scratch)
             assertNoLiveOverlap(plan, "ViT-B/16 b\(batch)")
             let mb = { (f: Int) in Double(f * 4) / 1e6 }
             print("ViT-B/16 @224 batch \(batch): arena \(mb(plan.arenaFloats)) MB, all buffers \(mb(plan.totalBufferFloats)) MB, largest step \(mb(plan.largestStepFloats)) MB")

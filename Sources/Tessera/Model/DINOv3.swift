@@ -16,7 +16,7 @@
 ///   erf-GELU (S, B, L) or SwiGLU down(silu(gate x) ⊙ up x) (S+, H+, 7B).
 /// - Outputs: embedding = CLS after the final norm (HF `pooler_output`);
 ///   block outputs before it (HF `hidden_states[k + 1]`).
-enum DINOv3 {
+enum DINOv3: ModelFamily {
     static let huggingFaceTypes: Set<String> = ["dinov3_vit", "DINOv3ViT"]
 
     static func isTimm(_ architecture: String) -> Bool { architecture.contains("_dinov3") }
@@ -125,78 +125,59 @@ enum DINOv3 {
         return s
     }
 
-    // MARK: Weights
+    // MARK: Weights and block
 
-    /// Where each weight the planner uses comes from, in either layout.
-    static func layout(_ s: ModelSpec, into l: inout WeightLayout) {
-        let d = s.hidden, f = s.mlp, p = s.patch, c = s.channels
-        typealias Source = WeightLayout.Source
-        func src(_ name: String, _ shape: [Int]) -> Source { Source(name: name, shape: shape) }
-        func key(_ i: Int, _ what: String) -> String { WeightLayout.layerKey(i, what) }
-        let hf: String?
-        if case .huggingFace(let pre) = s.naming { hf = pre } else { hf = nil }
-
-        // Embeddings.
-        if let pre = hf {
+    /// Both layouts' names, by planner tensor.
+    static func table(_ s: ModelSpec, _ tensors: [String: SafeTensors.Tensor]) -> WeightLayout.Table {
+        let d = s.hidden
+        switch s.naming {
+        case .huggingFace(let pre):
             let e = pre + "embeddings."
-            l.packed("patch.weight", d, c * p * p, [src(e + "patch_embeddings.weight", [d, c, p, p])])
-            l.vector("patch.bias", d, [src(e + "patch_embeddings.bias", [d])])
-            l.vector("cls", d, [src(e + "cls_token", [1, 1, d])])
-            if s.registers > 0 { l.vector("registers", s.registers * d, [src(e + "register_tokens", [1, s.registers, d])]) }
-            l.ignored.insert(e + "mask_token")
-        } else {
-            l.packed("patch.weight", d, c * p * p, [src("patch_embed.proj.weight", [d, c, p, p])])
-            l.vector("patch.bias", d, [src("patch_embed.proj.bias", [d])])
-            l.vector("cls", d, [src("cls_token", [1, 1, d])])
-            if s.registers > 0 { l.vector("registers", s.registers * d, [src("reg_token", [1, s.registers, d])]) }
+            let at = "attention.", m = "mlp."
+            // A bias the config turns off is zero: "" in a concatenation, none otherwise.
+            let qkvBias = zip(["q", "k", "v"], [s.biases.query, s.biases.key, s.biases.value]).map { $1 ? at + $0 + "_proj.bias" : "" }
+            let first = s.gatedMLP ? ["gate_proj", "up_proj"] : ["up_proj"]
+            let block: [(WeightKey.BlockTensor, WeightLayout.Names)] = [
+                (.norm1Weight, ["norm1.weight"]), (.norm1Bias, ["norm1.bias"]),
+                (.qkvWeight, ["q", "k", "v"].map { at + $0 + "_proj.weight" }),
+                (.qkvBias, qkvBias.allSatisfy(\.isEmpty) ? [] : qkvBias),
+                (.projWeight, [at + "o_proj.weight"]), (.projBias, s.biases.proj ? [at + "o_proj.bias"] : []),
+                (.scale1, ["layer_scale1.lambda1"]),
+                (.norm2Weight, ["norm2.weight"]), (.norm2Bias, ["norm2.bias"]),
+                (.fc1Weight, first.map { m + $0 + ".weight" }), (.fc1Bias, s.biases.mlp ? first.map { m + $0 + ".bias" } : []),
+                (.fc2Weight, [m + "down_proj.weight"]), (.fc2Bias, s.biases.mlp ? [m + "down_proj.bias"] : []),
+                (.scale2, ["layer_scale2.lambda1"]),
+            ]
+            var other: [(WeightKey, WeightLayout.Names, shape: [Int])] = [
+                (.patchWeight, [e + "patch_embeddings.weight"], [d, s.channels, s.patch, s.patch]),
+                (.patchBias, [e + "patch_embeddings.bias"], [d]),
+                (.cls, [e + "cls_token"], [1, 1, d]),
+                (.normWeight, [pre + "norm.weight"], [d]), (.normBias, [pre + "norm.bias"], [d]),
+            ]
+            if s.registers > 0 { other.append((.registers, [e + "register_tokens"], [1, s.registers, d])) }
+            let blocks = huggingFaceLayers(pre, tensors)
+            return WeightLayout.Table(blockPrefix: { blocks + "\($0)." }, block: block, other: other, ignored: [e + "mask_token"])
+        case .timm:
+            let first = s.gatedMLP ? ["fc1_g", "fc1_x"] : ["fc1"]
+            // _qkvb models: q_bias and v_bias, k's is zero; the others: none.
+            let block: [(WeightKey.BlockTensor, WeightLayout.Names)] = [
+                (.norm1Weight, ["norm1.weight"]), (.norm1Bias, ["norm1.bias"]),
+                (.qkvWeight, ["attn.qkv.weight"]), (.qkvBias, s.biases.query ? ["attn.q_bias", "", "attn.v_bias"] : []),
+                (.projWeight, ["attn.proj.weight"]), (.projBias, ["attn.proj.bias"]),
+                (.scale1, ["gamma_1"]),
+                (.norm2Weight, ["norm2.weight"]), (.norm2Bias, ["norm2.bias"]),
+                (.fc1Weight, first.map { "mlp." + $0 + ".weight" }), (.fc1Bias, first.map { "mlp." + $0 + ".bias" }),
+                (.fc2Weight, ["mlp.fc2.weight"]), (.fc2Bias, ["mlp.fc2.bias"]),
+                (.scale2, ["gamma_2"]),
+            ]
+            return WeightLayout.Table(blockPrefix: { "blocks.\($0)." }, block: block, other: SharedNames.timm(s))
         }
+    }
 
-        // Blocks: reference name → planner key, per layout.
-        for i in 0..<s.layers {
-            if let pre = hf {
-                let b = huggingFaceLayers(pre, l.fileTensors) + "\(i)."
-                let at = b + "attention."
-                l.vector(key(i, "ln1.weight"), d, [src(b + "norm1.weight", [d])])
-                l.vector(key(i, "ln1.bias"), d, [src(b + "norm1.bias", [d])])
-                l.packed(key(i, "qkv.weight"), 3 * d, d, ["q", "k", "v"].map { src(at + $0 + "_proj.weight", [d, d]) })
-                // Each bias the config turns off (key_bias: false) is zero.
-                let on = [s.biases.query, s.biases.key, s.biases.value]
-                l.vector(key(i, "qkv.bias"), 3 * d, zip(["q", "k", "v"], on).map { $1 ? src(at + $0 + "_proj.bias", [d]) : .zeros(d) })
-                l.packed(key(i, "proj.weight"), d, d, [src(at + "o_proj.weight", [d, d])])
-                l.vector(key(i, "proj.bias"), d, s.biases.proj ? [src(at + "o_proj.bias", [d])] : [])
-                l.vector(key(i, "ls1"), d, [src(b + "layer_scale1.lambda1", [d])])
-                l.vector(key(i, "ln2.weight"), d, [src(b + "norm2.weight", [d])])
-                l.vector(key(i, "ln2.bias"), d, [src(b + "norm2.bias", [d])])
-                let m = b + "mlp."
-                let first = s.gatedMLP ? ["gate_proj", "up_proj"] : ["up_proj"]
-                l.packed(key(i, "fc1.weight"), first.count * f, d, first.map { src(m + $0 + ".weight", [f, d]) })
-                l.vector(key(i, "fc1.bias"), first.count * f, s.biases.mlp ? first.map { src(m + $0 + ".bias", [f]) } : [])
-                l.packed(key(i, "fc2.weight"), d, f, [src(m + "down_proj.weight", [d, f])])
-                l.vector(key(i, "fc2.bias"), d, s.biases.mlp ? [src(m + "down_proj.bias", [d])] : [])
-                l.vector(key(i, "ls2"), d, [src(b + "layer_scale2.lambda1", [d])])
-            } else {
-                let b = "blocks.\(i)."
-                l.vector(key(i, "ln1.weight"), d, [src(b + "norm1.weight", [d])])
-                l.vector(key(i, "ln1.bias"), d, [src(b + "norm1.bias", [d])])
-                l.packed(key(i, "qkv.weight"), 3 * d, d, [src(b + "attn.qkv.weight", [3 * d, d])])
-                // _qkvb models: q_bias and v_bias, k's is zero; the others: none.
-                l.vector(key(i, "qkv.bias"), 3 * d, s.biases.query
-                         ? [src(b + "attn.q_bias", [d]), .zeros(d), src(b + "attn.v_bias", [d])] : [])
-                l.packed(key(i, "proj.weight"), d, d, [src(b + "attn.proj.weight", [d, d])])
-                l.vector(key(i, "proj.bias"), d, [src(b + "attn.proj.bias", [d])])
-                l.vector(key(i, "ls1"), d, [src(b + "gamma_1", [d])])
-                l.vector(key(i, "ln2.weight"), d, [src(b + "norm2.weight", [d])])
-                l.vector(key(i, "ln2.bias"), d, [src(b + "norm2.bias", [d])])
-                let first = s.gatedMLP ? ["fc1_g", "fc1_x"] : ["fc1"]
-                l.packed(key(i, "fc1.weight"), first.count * f, d, first.map { src(b + "mlp." + $0 + ".weight", [f, d]) })
-                l.vector(key(i, "fc1.bias"), first.count * f, first.map { src(b + "mlp." + $0 + ".bias", [f]) })
-                l.packed(key(i, "fc2.weight"), d, f, [src(b + "mlp.fc2.weight", [d, f])])
-                l.vector(key(i, "fc2.bias"), d, [src(b + "mlp.fc2.bias", [d])])
-                l.vector(key(i, "ls2"), d, [src(b + "gamma_2", [d])])
-            }
-        }
-        let norm = (hf ?? "") + "norm."
-        l.vector("norm.weight", d, [src(norm + "weight", [d])])
-        l.vector("norm.bias", d, [src(norm + "bias", [d])])
+    /// DINOv3ViTLayer: h = x + λ₁ ⊙ o_proj(attention(RoPE(q), RoPE(k), v of norm1(x)));
+    /// h + λ₂ ⊙ mlp(norm2(h)), mlp GELU or SwiGLU.
+    static func block(_ b: inout BlockBuilder, _ w: BlockWeights, _ s: ModelSpec) {
+        b.attention(norm: w.norm1, qkv: w.qkv, proj: w.proj, scale: w.scale1, rope: true)
+        b.mlp(norm: w.norm2, fc1: w.fc1, fc2: w.fc2, scale: w.scale2, kind: s.gatedMLP ? .swiglu : .gelu)
     }
 }

@@ -5,23 +5,26 @@ import TesseraKernelCore
 
 /// A loaded model: its spec and all weights in fp32, GEMM weights packed.
 /// Immutable after load, so any number of threads may share it.
-final class Model: WeightSource {
+final class Model {
     let spec: ModelSpec
     let path: String
-    private let weights: AlignedBuffer
-    private let offsets: [String: Int]
+    private let storage: AlignedBuffer
+    private let offsets: [WeightKey: Int]
     let parameterCount: Int
     private let halves: AlignedBuffer
-    /// 0.5 per class: the DeiT distilled head averages two heads through it.
-    var halfVector: UnsafePointer<Float> { UnsafePointer(halves.pointer) }
+    /// Every weight, typed (pointers into `storage`).
+    private(set) var weights: ModelWeights! = nil
     /// NUL-terminated label strings, valid as long as the model.
     private let labelCStrings: [Int: UnsafeMutablePointer<CChar>]
 
-    private init(spec: ModelSpec, path: String, weights: AlignedBuffer, offsets: [String: Int], parameterCount: Int) throws {
-        self.spec = spec; self.path = path; self.weights = weights; self.offsets = offsets
+    private init(spec: ModelSpec, path: String, storage: AlignedBuffer, offsets: [WeightKey: Int], parameterCount: Int) throws {
+        self.spec = spec; self.path = path; self.storage = storage; self.offsets = offsets
         self.parameterCount = parameterCount
         halves = try AlignedBuffer(floats: max(1, spec.classes))
         for i in 0..<halves.count { halves.pointer[i] = 0.5 }
+        weights = ModelWeights(spec: spec, half: UnsafePointer(halves.pointer)) { [storage] key in
+            offsets[key].map { UnsafePointer(storage.pointer + $0) }
+        }
         var labels: [Int: UnsafeMutablePointer<CChar>] = [:]
         for (i, s) in spec.labels where i >= 0 && i < spec.classes { labels[i] = strdup(s) }
         labelCStrings = labels
@@ -29,13 +32,13 @@ final class Model: WeightSource {
 
     deinit { for p in labelCStrings.values { free(p) } }
 
-    var weightBytes: Int { weights.bytes }
+    var weightBytes: Int { storage.bytes }
 
     func label(_ index: Int) -> UnsafePointer<CChar>? { labelCStrings[index].map { UnsafePointer($0) } }
 
     /// Pointer to a weight by key; nil if the model has none (e.g. no layer scale).
-    func weight(_ key: String) -> UnsafePointer<Float>? {
-        offsets[key].map { UnsafePointer(weights.pointer + $0) }
+    func weight(_ key: WeightKey) -> UnsafePointer<Float>? {
+        offsets[key].map { UnsafePointer(storage.pointer + $0) }
     }
 
 
@@ -101,7 +104,7 @@ final class Model: WeightSource {
         try layout.validate(file.tensors)
 
         // Sizes are bounded by the validated file, so this allocation is too.
-        var offsets: [String: Int] = [:]
+        var offsets: [WeightKey: Int] = [:]
         var total = 0
         for item in layout.items {
             offsets[item.key] = total
@@ -138,6 +141,6 @@ final class Model: WeightSource {
                 GemmLayout.packWeights(scratch!.pointer, n: n, k: k, ldw: k, into: dst)
             }
         }
-        return try Model(spec: spec, path: path, weights: buffer, offsets: offsets, parameterCount: params)
+        return try Model(spec: spec, path: path, storage: buffer, offsets: offsets, parameterCount: params)
     }
 }

@@ -87,29 +87,10 @@ enum ModelConfig {
         }
         s.labels = labels(c)
         switch family {
-        case .vit, .deit:
-            s.mlp = try int(c, "intermediate_size")
-            s.hasDistillation = family == .deit
-            s.positionedPrefix = family == .deit ? 2 : 1
-            s.posResize = .bicubic
-            if family == .vit { s.mean = [0.5, 0.5, 0.5]; s.std = [0.5, 0.5, 0.5] }
-        case .dinov2:
-            if c["use_swiglu_ffn"]?.bool == true {
-                throw TesseraError.unsupported("config.json: use_swiglu_ffn is true; SwiGLU MLPs (DINOv2 giant) are not supported yet")
-            }
-            let ratio = c["mlp_ratio"]?.double ?? 4
-            // Checked before the conversion: Int(_: Double) traps on NaN, infinities and huge values.
-            let mlp = Double(s.hidden) * ratio
-            guard mlp.isFinite, mlp >= 1, mlp <= Double(16 * ModelSpec.maxHidden) else {
-                throw TesseraError.format("config.json: mlp_ratio \(ratio) with hidden_size \(s.hidden) gives an MLP size of \(mlp); expected 1...\(16 * ModelSpec.maxHidden)")
-            }
-            s.mlp = Int(mlp)
-            s.layerScale = true
-            s.registers = modelType == "dinov2_with_registers" ? try int(c, "num_register_tokens", default: 0) : 0
-            s.positionedPrefix = 1
-            s.posResize = modelType == "dinov2_with_registers" ? .bicubicAntialias : .bicubic
-        case .dinov3:
-            break  // DINOv3.huggingFace reads its own config
+        case .vit: try ViT.configure(&s, c)
+        case .deit: try DeiT.configure(&s, c)
+        case .dinov2: try DINOv2.configure(&s, c, modelType: modelType)
+        case .dinov3: break  // DINOv3.huggingFace reads its own config
         }
         if let m = floats(preprocessor, "image_mean") { s.mean = m }
         if let sd = floats(preprocessor, "image_std") { s.std = sd }

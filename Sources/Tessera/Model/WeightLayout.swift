@@ -2,7 +2,7 @@ import TesseraKernelCore
 
 /// Where each weight comes from in the file and how it is held in memory:
 /// a GEMM weight is packed (see `GemmLayout`), anything else is a plain fp32
-/// vector. Family naming lives here and nowhere else.
+/// vector. The names come from the family's table (`ModelFamily.table`).
 struct WeightLayout {
     struct Source {
         let name: String
@@ -22,7 +22,7 @@ struct WeightLayout {
     }
 
     struct Item {
-        let key: String
+        let key: WeightKey
         let kind: Kind
         let sources: [Source]
 
@@ -34,116 +34,66 @@ struct WeightLayout {
         }
     }
 
+    /// A family's names for one planner tensor, in the layout at hand: the
+    /// file's tensors whose values are concatenated into it ("" for a part
+    /// that is zero, e.g. an absent k bias; none at all for an absent bias).
+    typealias Names = [String]
+
+    /// A family's tensor table for one layout. Block names are relative to
+    /// `blockPrefix(i)`; the others are full names with their shapes.
+    struct Table {
+        var blockPrefix: (Int) -> String
+        var block: [(WeightKey.BlockTensor, Names)]
+        var other: [(WeightKey, Names, shape: [Int])]
+        var ignored: [String] = []
+    }
+
     var items: [Item] = []
     /// Tensors the file may hold that inference does not use.
     var ignored: Set<String> = []
-    /// The file's tensors, for a family whose names differ between versions
-    /// of its reference (DINOv3's block prefix).
-    let fileTensors: [String: SafeTensors.Tensor]
 
-    static func layerKey(_ i: Int, _ what: String) -> String { "layer.\(i).\(what)" }
-
-    mutating func vector(_ key: String, _ count: Int, _ sources: [Source]) {
-        items.append(Item(key: key, kind: .vector(count: count), sources: sources))
-    }
-
-    mutating func packed(_ key: String, _ n: Int, _ k: Int, _ sources: [Source]) {
-        items.append(Item(key: key, kind: .packed(n: n, k: k), sources: sources))
-    }
-
+    /// The layout of a model from its family's table: the shape of every
+    /// block tensor follows from the spec (a packed [n, k] weight split evenly
+    /// over its sources along n, a vector likewise).
     init(spec s: ModelSpec, tensors: [String: SafeTensors.Tensor] = [:]) {
-        fileTensors = tensors
-        if s.family == .dinov3 {
-            DINOv3.layout(s, into: &self)
-            return
+        let table = s.family.definition.table(s, tensors)
+        ignored = Set(table.ignored)
+        let d = s.hidden, f = s.mlp * (s.gatedMLP ? 2 : 1)
+        func add(_ key: WeightKey, _ kind: Kind, _ names: Names, _ prefix: String = "", shape: [Int]? = nil) {
+            let parts = max(names.count, 1)
+            let sources: [Source] = names.map { name in
+                let each: [Int]
+                switch kind {
+                case .vector(let c): each = shape ?? [c / parts]
+                case .packed(let n, let k): each = shape ?? [n / parts, k]
+                }
+                return name.isEmpty ? .zeros(each.reduce(1, *)) : Source(name: prefix + name, shape: each)
+            }
+            items.append(Item(key: key, kind: kind, sources: sources))
         }
-        let d = s.hidden, f = s.mlp, p = s.patch, c = s.channels
-        let positions = s.positionedPrefix + s.posGrid * s.posGrid
-        func vec(_ key: String, _ count: Int, _ sources: [Source]) { items.append(Item(key: key, kind: .vector(count: count), sources: sources)) }
-        func packed(_ key: String, _ n: Int, _ k: Int, _ sources: [Source]) { items.append(Item(key: key, kind: .packed(n: n, k: k), sources: sources)) }
-        func src(_ name: String, _ shape: [Int]) -> Source { Source(name: name, shape: shape) }
-
-        switch s.naming {
-        case .huggingFace(let pre):
-            let e = pre + "embeddings."
-            packed("patch.weight", d, c * p * p, [src(e + "patch_embeddings.projection.weight", [d, c, p, p])])
-            vec("patch.bias", d, [src(e + "patch_embeddings.projection.bias", [d])])
-            vec("cls", d, [src(e + "cls_token", [1, 1, d])])
-            if s.hasDistillation { vec("dist", d, [src(e + "distillation_token", [1, 1, d])]) }
-            if s.registers > 0 { vec("registers", s.registers * d, [src(e + "register_tokens", [1, s.registers, d])]) }
-            vec("pos", positions * d, [src(e + "position_embeddings", [1, positions, d])])
-            ignored.insert(e + "mask_token")
-            ignored.insert(pre + "pooler.dense.weight")
-            ignored.insert(pre + "pooler.dense.bias")
-            let dino = s.family == .dinov2
-            for i in 0..<s.layers {
-                let l = "\(pre)encoder.layer.\(i)."
-                let at = l + "attention.attention."
-                let n1 = dino ? "norm1" : "layernorm_before", n2 = dino ? "norm2" : "layernorm_after"
-                vec(Self.layerKey(i, "ln1.weight"), d, [src(l + n1 + ".weight", [d])])
-                vec(Self.layerKey(i, "ln1.bias"), d, [src(l + n1 + ".bias", [d])])
-                packed(Self.layerKey(i, "qkv.weight"), 3 * d, d,
-                       ["query", "key", "value"].map { src(at + $0 + ".weight", [d, d]) })
-                vec(Self.layerKey(i, "qkv.bias"), 3 * d,
-                    s.qkvBias ? ["query", "key", "value"].map { src(at + $0 + ".bias", [d]) } : [])
-                packed(Self.layerKey(i, "proj.weight"), d, d, [src(l + "attention.output.dense.weight", [d, d])])
-                vec(Self.layerKey(i, "proj.bias"), d, [src(l + "attention.output.dense.bias", [d])])
-                vec(Self.layerKey(i, "ln2.weight"), d, [src(l + n2 + ".weight", [d])])
-                vec(Self.layerKey(i, "ln2.bias"), d, [src(l + n2 + ".bias", [d])])
-                let fc1 = dino ? l + "mlp.fc1" : l + "intermediate.dense"
-                let fc2 = dino ? l + "mlp.fc2" : l + "output.dense"
-                packed(Self.layerKey(i, "fc1.weight"), f, d, [src(fc1 + ".weight", [f, d])])
-                vec(Self.layerKey(i, "fc1.bias"), f, [src(fc1 + ".bias", [f])])
-                packed(Self.layerKey(i, "fc2.weight"), d, f, [src(fc2 + ".weight", [d, f])])
-                vec(Self.layerKey(i, "fc2.bias"), d, [src(fc2 + ".bias", [d])])
-                if s.layerScale {
-                    vec(Self.layerKey(i, "ls1"), d, [src(l + "layer_scale1.lambda1", [d])])
-                    vec(Self.layerKey(i, "ls2"), d, [src(l + "layer_scale2.lambda1", [d])])
+        for (key, names, shape) in table.other {
+            let count = shape.reduce(1, *)
+            switch key {
+            case .patchWeight, .headWeight, .distillationHeadWeight:
+                add(key, .packed(n: shape[0], k: count / shape[0]), names, shape: shape)
+            default:
+                add(key, .vector(count: count), names, shape: shape)
+            }
+        }
+        for i in 0..<s.layers {
+            let prefix = table.blockPrefix(i)
+            for (part, names) in table.block {
+                let kind: Kind
+                switch part {
+                case .norm1Weight, .norm1Bias, .norm2Weight, .norm2Bias, .projBias, .fc2Bias, .scale1, .scale2: kind = .vector(count: d)
+                case .qkvWeight: kind = .packed(n: 3 * d, k: d)
+                case .qkvBias: kind = .vector(count: 3 * d)
+                case .projWeight: kind = .packed(n: d, k: d)
+                case .fc1Weight: kind = .packed(n: f, k: d)
+                case .fc1Bias: kind = .vector(count: f)
+                case .fc2Weight: kind = .packed(n: d, k: s.mlp)
                 }
-            }
-            vec("norm.weight", d, [src(pre + "layernorm.weight", [d])])
-            vec("norm.bias", d, [src(pre + "layernorm.bias", [d])])
-            switch s.head {
-            case .none: break
-            case .cls:
-                packed("head.weight", s.classes, d, [src("classifier.weight", [s.classes, d])])
-                vec("head.bias", s.classes, [src("classifier.bias", [s.classes])])
-            case .clsAndDistillation:
-                packed("head.weight", s.classes, d, [src("cls_classifier.weight", [s.classes, d])])
-                vec("head.bias", s.classes, [src("cls_classifier.bias", [s.classes])])
-                packed("dist_head.weight", s.classes, d, [src("distillation_classifier.weight", [s.classes, d])])
-                vec("dist_head.bias", s.classes, [src("distillation_classifier.bias", [s.classes])])
-            }
-        case .timm:
-            packed("patch.weight", d, c * p * p, [src("patch_embed.proj.weight", [d, c, p, p])])
-            vec("patch.bias", d, [src("patch_embed.proj.bias", [d])])
-            vec("cls", d, [src("cls_token", [1, 1, d])])
-            if s.registers > 0 { vec("registers", s.registers * d, [src("reg_token", [1, s.registers, d])]) }
-            vec("pos", positions * d, [src("pos_embed", [1, positions, d])])
-            for i in 0..<s.layers {
-                let l = "blocks.\(i)."
-                vec(Self.layerKey(i, "ln1.weight"), d, [src(l + "norm1.weight", [d])])
-                vec(Self.layerKey(i, "ln1.bias"), d, [src(l + "norm1.bias", [d])])
-                packed(Self.layerKey(i, "qkv.weight"), 3 * d, d, [src(l + "attn.qkv.weight", [3 * d, d])])
-                vec(Self.layerKey(i, "qkv.bias"), 3 * d, s.qkvBias ? [src(l + "attn.qkv.bias", [3 * d])] : [])
-                packed(Self.layerKey(i, "proj.weight"), d, d, [src(l + "attn.proj.weight", [d, d])])
-                vec(Self.layerKey(i, "proj.bias"), d, [src(l + "attn.proj.bias", [d])])
-                vec(Self.layerKey(i, "ln2.weight"), d, [src(l + "norm2.weight", [d])])
-                vec(Self.layerKey(i, "ln2.bias"), d, [src(l + "norm2.bias", [d])])
-                packed(Self.layerKey(i, "fc1.weight"), f, d, [src(l + "mlp.fc1.weight", [f, d])])
-                vec(Self.layerKey(i, "fc1.bias"), f, [src(l + "mlp.fc1.bias", [f])])
-                packed(Self.layerKey(i, "fc2.weight"), d, f, [src(l + "mlp.fc2.weight", [d, f])])
-                vec(Self.layerKey(i, "fc2.bias"), d, [src(l + "mlp.fc2.bias", [d])])
-                if s.layerScale {
-                    vec(Self.layerKey(i, "ls1"), d, [src(l + "ls1.gamma", [d])])
-                    vec(Self.layerKey(i, "ls2"), d, [src(l + "ls2.gamma", [d])])
-                }
-            }
-            vec("norm.weight", d, [src("norm.weight", [d])])
-            vec("norm.bias", d, [src("norm.bias", [d])])
-            if s.head == .cls {
-                packed("head.weight", s.classes, d, [src("head.weight", [s.classes, d])])
-                vec("head.bias", s.classes, [src("head.bias", [s.classes])])
+                add(.block(i, part), kind, names, prefix)
             }
         }
     }

@@ -91,7 +91,7 @@ final class Session {
         guard activation < (1 << 40) else { throw TesseraError.outOfMemory("a \(batch)x\(h)x\(w) session would need more than 4 TiB of activations") }
         let perThread = max(blocking.scratchFloats, AttentionArgs.scratchFloats(tokens: tokens, headDim: s.headDim, mr: table.gemmMR, nr: table.gemmNR))
         scratchStride = (perThread + 15) / 16 * 16
-        let plan = Plan.build(spec: s, model: model, batch: batch, gridH: gridH, gridW: gridW,
+        let plan = Plan.build(spec: s, weights: model.weights, batch: batch, gridH: gridH, gridW: gridW,
                               outputs: request, scratchFloats: scratchStride * threads)
         let arenaBytes = plan.arenaFloats * 4
         if o.maxArenaBytes > 0 && arenaBytes > o.maxArenaBytes {
@@ -140,7 +140,7 @@ final class Session {
     static func preparePositions(model: Model, gridH: Int, gridW: Int, into dst: UnsafeMutablePointer<Float>) throws {
         let s = model.spec
         let d = s.hidden
-        let table = model.weight("pos")!
+        let table = model.weights.positions!
         dst.update(from: table, count: s.positionedPrefix * d)
         let src = table + s.positionedPrefix * d
         let out = dst + s.positionedPrefix * d
@@ -212,18 +212,19 @@ final class Session {
                 }
             case .embed(let staged, let cols, let dst):
                 embed(staged: staged, cols: cols, dst: dst)
-            case .layerNorm(let src, let dst, let w, let b):
+            case .layerNorm(let l):
                 var job = KernelJob(table: s.table,
-                                    args: LayerNormArgs(x: s.pointer(src), y: s.pointer(dst), rows: rows, n: sp.hidden,
-                                                        ldx: sp.hidden, ldy: sp.hidden, weight: w, bias: b, eps: sp.eps))
+                                    args: LayerNormArgs(x: s.pointer(l.src), y: s.pointer(l.dst), rows: rows, n: sp.hidden,
+                                                        ldx: sp.hidden, ldy: sp.hidden, weight: l.weights.weight,
+                                                        bias: l.weights.bias, eps: sp.eps))
                 s.pool.run(&job) { ctx, t, n in
                     let j = ctx.assumingMemoryBound(to: KernelJob<LayerNormArgs>.self)
                     j.pointee.table.layerNorm(j.pointee.args, t, n)
                 }
-            case .linear(let src, let dst, let n, let k, let w, let bias, let gelu, let scale, let residual):
-                gemm(m: rows, n: n, k: k, a: s.pointer(src), lda: k, b: w, c: s.pointer(dst), ldc: n,
-                     epilogue: GemmEpilogue(bias: bias, gelu: gelu, scale: scale,
-                                            residual: residual.map { UnsafePointer(s.pointer($0)) }, ldr: n))
+            case .linear(let l):
+                gemm(m: rows, n: l.n, k: l.k, a: s.pointer(l.src), lda: l.k, b: l.weights.packed, c: s.pointer(l.dst), ldc: l.n,
+                     epilogue: GemmEpilogue(bias: l.weights.bias, activation: l.activation, scale: l.scale,
+                                            addend: l.addend.map { UnsafePointer(s.pointer($0)) }, ldAddend: l.n))
             case .attention(let qkv, let dst):
                 var job = KernelJob(table: s.table,
                                     args: AttentionArgs(qkv: s.pointer(qkv), ldqkv: 3 * sp.hidden, out: s.pointer(dst),
@@ -253,11 +254,11 @@ final class Session {
                     let j = ctx.assumingMemoryBound(to: KernelJob<SwiGLUArgs>.self)
                     j.pointee.table.swiglu(j.pointee.args, t, n)
                 }
-            case .head(let src, let token, let dst, let w, let bias, let scale, let residual):
-                gemm(m: images, n: sp.classes, k: sp.hidden, a: s.pointer(src) + token * sp.hidden,
-                     lda: s.tokens * sp.hidden, b: w, c: s.pointer(dst), ldc: sp.classes,
-                     epilogue: GemmEpilogue(bias: bias, scale: scale,
-                                            residual: residual.map { UnsafePointer(s.pointer($0)) }, ldr: sp.classes))
+            case .head(let h):
+                gemm(m: images, n: sp.classes, k: sp.hidden, a: s.pointer(h.src) + h.token * sp.hidden,
+                     lda: s.tokens * sp.hidden, b: h.weights.packed, c: s.pointer(h.dst), ldc: sp.classes,
+                     epilogue: GemmEpilogue(bias: h.weights.bias, scale: h.scale,
+                                            addend: h.addend.map { UnsafePointer(s.pointer($0)) }, ldAddend: sp.classes))
             }
         }
 
@@ -285,6 +286,7 @@ final class Session {
             let patches = s.pointer(cols)
             let patchK = c * sp.patch * sp.patch
             let pos = s.positions.map { UnsafePointer($0.pointer) }
+            let w = s.model.weights!
             for b in 0..<images {
                 let img: UnsafePointer<Float>
                 switch input {
@@ -294,15 +296,14 @@ final class Session {
                 ImageOps.im2col(img, channels: c, height: s.height, width: s.width, patch: sp.patch, into: patches)
                 let row0 = x + (b * s.tokens + sp.prefixTokens) * d
                 gemm(m: s.gridH * s.gridW, n: d, k: patchK, a: patches, lda: patchK,
-                     b: s.model.weight("patch.weight")!, c: row0, ldc: d,
-                     epilogue: GemmEpilogue(bias: s.model.weight("patch.bias")!,
-                                            residual: pos.map { $0 + sp.positionedPrefix * d }, ldr: d))
+                     b: w.patch.packed, c: row0, ldc: d,
+                     epilogue: GemmEpilogue(bias: w.patch.bias, addend: pos.map { $0 + sp.positionedPrefix * d }, ldAddend: d))
                 // Prefix tokens.
                 let base = x + b * s.tokens * d
                 var j = 0
-                base.update(from: s.model.weight("cls")!, count: d); j += 1
-                if sp.hasDistillation { (base + j * d).update(from: s.model.weight("dist")!, count: d); j += 1 }
-                if sp.registers > 0 { (base + j * d).update(from: s.model.weight("registers")!, count: sp.registers * d) }
+                base.update(from: w.cls, count: d); j += 1
+                if let dist = w.distillation { (base + j * d).update(from: dist, count: d); j += 1 }
+                if let registers = w.registers { (base + j * d).update(from: registers, count: sp.registers * d) }
                 for t in 0..<(pos == nil ? 0 : sp.positionedPrefix) {
                     let row = base + t * d, p = pos! + t * d
                     for i in 0..<d { row[i] += p[i] }

@@ -1,0 +1,62 @@
+import TesseraKernelCore
+
+/// Plans a pre-norm transformer block from its two branches; a family's
+/// `block` calls them in its reference's order:
+/// - `attention`: x + scale ⊙ proj(attention(qkv(norm x)) [with RoPE on q, k]);
+/// - `mlp`: x + scale ⊙ fc2(act(fc1(norm x))), act GELU or SwiGLU.
+/// Each call starts from the current stream buffer and leaves the new one.
+struct BlockBuilder {
+    var plan: Plan
+    let spec: ModelSpec
+    let rows: Int
+    /// The residual stream: the buffer that holds the tokens now.
+    private(set) var stream: Plan.BufferID
+    private var block = 0
+    /// Whether the block's output is kept to the end of the run.
+    private var keep = false
+
+    init(plan: Plan, spec: ModelSpec, rows: Int, stream: Plan.BufferID) {
+        self.plan = plan; self.spec = spec; self.rows = rows; self.stream = stream
+    }
+
+    mutating func begin(block i: Int, keep: Bool) { block = i; self.keep = keep }
+
+    enum MLP { case gelu, swiglu }
+
+    /// A new buffer of this block; the block's last one is its output.
+    private mutating func buffer(_ what: String, _ width: Int, output: Bool = false) -> Plan.BufferID {
+        plan.buffer("block\(block).\(what)", rows * width, output: output)
+    }
+
+    mutating func attention(norm: NormWeights, qkv: LinearWeights, proj: LinearWeights,
+                            scale: UnsafePointer<Float>?, rope: Bool) {
+        let d = spec.hidden
+        let h = buffer("norm1", d), q = buffer("qkv", 3 * d), a = buffer("attention", d), out = buffer("residual", d)
+        plan.add(.layerNorm(Plan.LayerNorm(src: stream, dst: h, weights: norm)), "layer norm")
+        plan.add(.linear(Plan.Linear(src: h, dst: q, n: 3 * d, k: d, weights: qkv)), "qkv")
+        if rope { plan.add(.rope(qkv: q), "rope") }
+        plan.add(.attention(qkv: q, dst: a), "attention")
+        plan.add(.linear(Plan.Linear(src: a, dst: out, n: d, k: d, weights: proj, scale: scale, addend: stream)), "proj")
+        stream = out
+    }
+
+    /// The block's second branch; its result is the block's output.
+    mutating func mlp(norm: NormWeights, fc1: LinearWeights, fc2: LinearWeights,
+                      scale: UnsafePointer<Float>?, kind: MLP) {
+        let d = spec.hidden, f = spec.mlp
+        let h = buffer("norm2", d), hidden = buffer("mlp", f)
+        plan.add(.layerNorm(Plan.LayerNorm(src: stream, dst: h, weights: norm)), "layer norm")
+        switch kind {
+        case .gelu:
+            plan.add(.linear(Plan.Linear(src: h, dst: hidden, n: f, k: d, weights: fc1, activation: .gelu)), "fc1 + GELU")
+        case .swiglu:
+            // One GEMM for gate and up ([gate | up] per row), then their product.
+            let gateUp = buffer("gate_up", 2 * f)
+            plan.add(.linear(Plan.Linear(src: h, dst: gateUp, n: 2 * f, k: d, weights: fc1)), "gate + up")
+            plan.add(.swiglu(src: gateUp, dst: hidden), "SwiGLU")
+        }
+        let out = buffer("out", d, output: keep)
+        plan.add(.linear(Plan.Linear(src: hidden, dst: out, n: d, k: f, weights: fc2, scale: scale, addend: stream)), "fc2")
+        stream = out
+    }
+}
