@@ -78,12 +78,12 @@ step "build tests/c/test_no_alloc.c"
 "$CC" "${cflags[@]}" tests/c/test_no_alloc.c -o "$BUILD_DIR/test_no_alloc" "${link[@]}" || bad "build test_no_alloc.c"
 # Every kernel variant this CPU runs (TESSERA_ISA picks it; the AVX-512 tile
 # shapes built for AVX2 stand in for AVX-512 where the CPU lacks it), on a
-# model with registers and layer scale and on a plain ViT.
+# model with registers and layer scale, on a plain ViT and on DINOv3 (RoPE, SwiGLU).
 variants=(portable)
 grep -qw avx2 /proc/cpuinfo && variants+=(avx2 avx512-on-avx2)
 grep -qw avx512f /proc/cpuinfo && variants+=(avx512)
 for isa in "${variants[@]}"; do
-    for fixture in dinov2_reg_hf vit_hf; do
+    for fixture in dinov2_reg_hf vit_hf dinov3_swiglu_hf; do
         for threads in 1 2 3; do
             step "no heap allocation inside run ($isa, $fixture, $threads threads)"
             TESSERA_ISA=$isa "$BUILD_DIR/test_no_alloc" "$FIXTURES/$fixture" "$threads" ||
