@@ -133,6 +133,45 @@ def timm_config(arch, **args):
             "pretrained_cfg": {"input_size": [3, IMG, IMG], "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}}
 
 
+def dinov3_hf_tensors(gated=False, registers=4, layer_prefix="layer."):
+    e = "embeddings."
+    t = [(e + "cls_token", [1, 1, D]), (e + "mask_token", [1, 1, D]), (e + "register_tokens", [1, registers, D]),
+         (e + "patch_embeddings.weight", [D, 3, P, P]), (e + "patch_embeddings.bias", [D])]
+    l = layer_prefix + "0."
+    t += [(l + "norm1.weight", [D]), (l + "norm1.bias", [D]), (l + "norm2.weight", [D]), (l + "norm2.bias", [D]),
+          (l + "layer_scale1.lambda1", [D]), (l + "layer_scale2.lambda1", [D])]
+    for q in "qkvo":
+        t.append((l + "attention.%s_proj.weight" % q, [D, D]))
+    t += [(l + "attention.%s_proj.bias" % q, [D]) for q in "qvo"]
+    for name in (["gate_proj", "up_proj"] if gated else ["up_proj"]):
+        t += [(l + "mlp.%s.weight" % name, [F, D]), (l + "mlp.%s.bias" % name, [F])]
+    t += [(l + "mlp.down_proj.weight", [D, F]), (l + "mlp.down_proj.bias", [D]), ("norm.weight", [D]), ("norm.bias", [D])]
+    return t
+
+
+def dinov3_hf_config(gated=False, **extra):
+    c = {"architectures": ["DINOv3ViTModel"], "model_type": "dinov3_vit", "hidden_size": D, "intermediate_size": F,
+         "num_hidden_layers": 1, "num_attention_heads": HEADS, "patch_size": P, "image_size": IMG,
+         "num_register_tokens": 4, "rope_theta": 100.0, "use_gated_mlp": gated,
+         "hidden_act": "silu" if gated else "gelu", "key_bias": False, "layer_norm_eps": 1e-5}
+    c.update(extra)
+    return c
+
+
+def dinov3_timm_tensors(gated=False, qkvb=False):
+    l = "blocks.0."
+    t = [("cls_token", [1, 1, D]), ("reg_token", [1, 4, D]), ("patch_embed.proj.weight", [D, 3, P, P]),
+         ("patch_embed.proj.bias", [D]), (l + "gamma_1", [D]), (l + "gamma_2", [D]),
+         (l + "norm1.weight", [D]), (l + "norm1.bias", [D]), (l + "norm2.weight", [D]), (l + "norm2.bias", [D]),
+         (l + "attn.qkv.weight", [3 * D, D]), (l + "attn.proj.weight", [D, D]), (l + "attn.proj.bias", [D]),
+         (l + "mlp.fc2.weight", [D, F]), (l + "mlp.fc2.bias", [D]), ("norm.weight", [D]), ("norm.bias", [D])]
+    if qkvb:
+        t += [(l + "attn.q_bias", [D]), (l + "attn.v_bias", [D])]
+    for name in (["fc1_g", "fc1_x"] if gated else ["fc1"]):
+        t += [(l + "mlp.%s.weight" % name, [F, D]), (l + "mlp.%s.bias" % name, [F])]
+    return t
+
+
 PRE = {"image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225]}
 
 
@@ -167,6 +206,18 @@ def loader_seeds():
     s["mut_header_only"] = pack(vit, struct.pack("<Q", len(hdr)) + hdr)
     s["mut_deep_json"] = pack(b"[" * 70 + b"]" * 70, st)
     s["mut_unicode"] = pack(b'{"model_type": "vit\\ud800\\udc00\\u00e9", "architectures": ["\\ud83d"]}', st)
+    # DINOv3 (after the others, so that their random bytes stay as they were).
+    s["hf_dinov3_f32"] = pack(dinov3_hf_config(), safetensors(dinov3_hf_tensors()), PRE)
+    s["hf_dinov3_swiglu_bf16"] = pack(dinov3_hf_config(gated=True), safetensors(dinov3_hf_tensors(gated=True), "BF16"))
+    s["hf_dinov3_model_layer_f16"] = pack(dinov3_hf_config(model_type="DINOv3ViT", use_swiglu_ffn=False),
+                                          safetensors(dinov3_hf_tensors(layer_prefix="model.layer."), "F16"))
+    s["timm_dinov3"] = pack(timm_config("vit_small_patch16_dinov3"), safetensors(dinov3_timm_tensors()))
+    s["timm_dinov3_swiglu_qkvb"] = pack(timm_config("vit_small_plus_patch16_dinov3_qkvb"),
+                                        safetensors(dinov3_timm_tensors(gated=True, qkvb=True)))
+    s["mut_timm_dinov3_hub_config"] = pack({"architecture": "vit_small_patch16_dinov3", "num_classes": 0,
+                                            "global_pool": "avg"}, safetensors(dinov3_timm_tensors()))
+    s["mut_dinov3_rope_theta_nan"] = pack(json.dumps(dinov3_hf_config()).replace("100.0", "NaN").encode(),
+                                          safetensors(dinov3_hf_tensors()))
     return s
 
 

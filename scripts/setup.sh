@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing Tessera needs on a fresh Debian machine
-# with the Swift toolchain: C libraries for the CLI's image decoding, and a
+# with the Swift toolchain: C libraries for the CLI's image decoding, cmake and
+# patchelf for the install test, and a
 # Python virtual environment (.venv-py) with numpy and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in pkg-config libpng-dev libjpeg62-turbo-dev; do
+for pkg in pkg-config libpng-dev libjpeg62-turbo-dev cmake patchelf; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

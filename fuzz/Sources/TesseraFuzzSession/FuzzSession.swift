@@ -73,7 +73,7 @@ let fixtures: [Fixture] = {
     for _ in 0..<4 { root = String(root[..<root.lastIndex(of: "/")!]) }
     let dir = getenv("TESSERA_FIXTURES").map { String(cString: $0) } ?? root + "/Tests/Fixtures"
     var out: [Fixture] = []
-    for name in ["vit_hf", "dinov2_reg_hf", "deit_distilled_hf", "vit_timm", "dinov2_hf_f16"] {
+    for name in ["vit_hf", "dinov2_reg_hf", "deit_distilled_hf", "vit_timm", "dinov2_hf_f16", "dinov3_swiglu_timm", "dinov3_hf"] {
         let path = dir + "/" + name
         var m: OpaquePointer?
         guard tessera_model_load(path, &m) == TESSERA_OK, let m else {
