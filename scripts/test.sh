@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: Swift unit tests, the kernel-isolation check, the C API
-# tests and the Python binding's tests. Sets up what it needs first.
+# tests, the CLI's, the Python binding's, and the installs (scripts/install.sh,
+# pip install, pip wheel) used from outside the repository. Sets up what it
+# needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -36,6 +38,9 @@ if bash tests/cli/run.sh; then record cli ok; else record cli FAILED; fi
 
 echo "== Python tests"
 if .venv-py/bin/python -m pytest tests/python -q; then record python ok; else record python FAILED; fi
+
+echo "== packaging: install.sh (pkg-config, CMake, CLI) and pip install / pip wheel, used from /tmp"
+if bash tests/packaging/run.sh; then record packaging ok; else record packaging FAILED; fi
 
 echo
 echo "== summary"
