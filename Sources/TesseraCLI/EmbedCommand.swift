@@ -9,7 +9,10 @@ enum EmbedCommand {
             Embeds every PNG and JPEG file in DIR (recognised by their first bytes; sorted by
             name; hidden files and subdirectories skipped) and writes a float32 NumPy array
             [N, D] of their embeddings, with the file names in row order in a .txt file beside
-            it (FILE.npy -> FILE.txt). The embedding is the CLS token after the final norm
+            it (FILE.npy -> FILE.txt). Every file left out (hidden, a directory, not a PNG or
+            JPEG, or one that fails to decode) is reported on stderr by name with the reason;
+            --strict stops at the first file that cannot be read instead. The embedding is the
+            CLS token after the final norm
             (TESSERA_OUTPUT_EMBEDDING); --pool mean takes the mean of the patch tokens instead,
             and --layer K either one from block K's output, in which case the run stops after
             block K. Progress goes to stderr.
@@ -20,6 +23,7 @@ enum EmbedCommand {
                   CommonOptions.size,
                   OptionSpec(name: "--batch", value: "N", help: "images per run (default 4)"),
                   OptionSpec(name: "--normalize", value: nil, help: "L2-normalize each embedding before writing"),
+                  OptionSpec(name: "--strict", value: nil, help: "stop at the first file that is not a readable PNG or JPEG\n(default: skip it and report it)"),
                   OptionSpec(name: "--layer", value: "K", help: "embed block K's tokens (0-based, before the final norm)"),
                   OptionSpec(name: "--pool", value: "cls|mean", help: "the CLS token (default) or the mean of the patch tokens"),
                   CommonOptions.threads, CommonOptions.isa, CommonOptions.resample, CommonOptions.crop],
@@ -37,9 +41,17 @@ enum EmbedCommand {
         let batch = try args.int("--batch", default: 4, min: 1, max: 4096)
         let policy = try CommonOptions.policy(args)
         let normalize = args.has("--normalize")
+        let strict = args.has("--strict")
         let dir = args.positionals[1]
-        let files = try ImageFile.listImages(in: dir)
-        guard !files.isEmpty else { throw CLIError(message: "no PNG or JPEG files in '\(dir)'") }
+        let listing = try ImageFile.scan(dir)
+        var skipped = listing.skipped
+        if strict, let bad = skipped.first(where: { $0.why == "not a PNG or JPEG file" }) {
+            throw CLIError(message: "'\(joinPath(dir, bad.name))' is not a PNG or JPEG file (--strict stops at the first file that cannot be read)")
+        }
+        let files = listing.images
+        guard !files.isEmpty else {
+            throw CLIError(message: "no PNG or JPEG files in '\(dir)'" + (skipped.isEmpty ? "" : "; skipped: " + skipped.map { "\($0.name) (\($0.why))" }.joined(separator: ", ")))
+        }
 
         let model = try LoadedModel(path: args.positionals[0])
         var settings = try CommonOptions.settings(args, model: model, batch: min(batch, files.count))
@@ -61,16 +73,31 @@ enum EmbedCommand {
         printError("embedding \(files.count) image\(files.count == 1 ? "" : "s") from \(dir) at \(session.height)x\(session.width), batch \(session.batch), resampler \(policy.description)\n")
 
         let npy = try AtomicFile(path: out)
-        try npy.write(NPY.header(shape: [files.count, dim]))
+        // The header is written for every candidate and rewritten, padded to
+        // the same length, with the number actually embedded.
+        let header = NPY.header(shape: [files.count, dim])
+        try npy.write(header)
         let progress = ProgressBar(total: files.count)
         var input = [UInt8](repeating: 0, count: session.batch * session.imageBytes)
-        var start = 0
-        while start < files.count {
-            let n = min(session.batch, files.count - start)
-            for k in 0..<n {
-                let (_, image) = try loadForSession(files[start + k], session, policy)
-                input.replaceSubrange((k * session.imageBytes)..<((k + 1) * session.imageBytes), with: image.pixels)
+        var embedded: [String] = []
+        var next = 0
+        while next < files.count {
+            var batchFiles: [String] = []
+            while batchFiles.count < session.batch && next < files.count {
+                let path = files[next]
+                next += 1
+                do {
+                    let (_, image) = try loadForSession(path, session, policy)
+                    let k = batchFiles.count
+                    input.replaceSubrange((k * session.imageBytes)..<((k + 1) * session.imageBytes), with: image.pixels)
+                    batchFiles.append(path)
+                } catch let e as CLIError {
+                    if strict { throw CLIError(message: "\(e.message) (--strict stops at the first file that cannot be read)") }
+                    skipped.append((baseName(path), e.message))
+                }
             }
+            let n = batchFiles.count
+            if n == 0 { break }
             try session.run(rgb8: input, images: n)
             let (shape, tokens) = try session.output(source)
             guard shape.count == (source == TESSERA_OUTPUT_EMBEDDING ? 2 : 3), shape[0] == n, shape.last == dim else {
@@ -80,17 +107,28 @@ enum EmbedCommand {
                 : pooled(tokens, images: n, tokens: shape[1], dim: dim, firstPatch: firstPatch, mean: pool == "mean")
             if normalize { Matcher.l2Normalize(&values, rows: n, dim: dim) }
             try npy.write(NPY.bytes(values))
-            start += n
-            progress.update(done: start)
+            embedded += batchFiles
+            progress.update(done: next)
         }
+        guard !embedded.isEmpty else {
+            throw CLIError(message: "none of the \(files.count) PNG or JPEG files in '\(dir)' could be read: " + skipped.map { "\($0.name) (\($0.why))" }.joined(separator: ", "))
+        }
+        try npy.rewriteStart(NPY.header(shape: [embedded.count, dim], length: header.count))
         try npy.commit()
-        let names = files.map { baseName($0) }.joined(separator: "\n") + "\n"
+        let names = embedded.map { baseName($0) }.joined(separator: "\n") + "\n"
         let namesFile = namesPath(for: out)
         try writeFile(namesFile, Array(names.utf8))
         let seconds = now() - progress.start
-        progress.finish("embedded \(files.count) images in \(fixed(seconds, 2)) s (\(fixed(Double(files.count) / max(seconds, 1e-9), 1)) images/s)")
-        print("wrote \(out): float32 [\(files.count), \(dim)]")
-        print("wrote \(namesFile): \(files.count) file names in row order")
+        let count = embedded.count
+        progress.finish("embedded \(count) images in \(fixed(seconds, 2)) s (\(fixed(Double(count) / max(seconds, 1e-9), 1)) images/s)")
+        if !skipped.isEmpty {
+            printError("skipped \(skipped.count) file\(skipped.count == 1 ? "" : "s") in \(dir):\n")
+            for (name, why) in skipped.sorted(by: { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }) {
+                printError("  \(name): \(why)\n")
+            }
+        }
+        print("wrote \(out): float32 [\(count), \(dim)]")
+        print("wrote \(namesFile): \(count) file names in row order")
     }
 
     /// [images, dim] from [images, tokens, dim]: token 0 (CLS), or the mean of

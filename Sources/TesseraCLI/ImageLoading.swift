@@ -90,27 +90,45 @@ enum ImageFile {
         return tsr_image_sniff(head, n) != TSR_IMAGE_FORMAT_UNKNOWN
     }
 
-    /// The regular, non-hidden files of `dir` that start like a PNG or JPEG,
-    /// sorted by name (byte order); paths are dir + "/" + name.
-    static func listImages(in dir: String) throws -> [String] {
+    /// What a directory holds for embedding: the regular, non-hidden files
+    /// that start like a PNG or JPEG, sorted by name (byte order; paths are
+    /// dir + "/" + name), and every other entry with why it is left out.
+    struct Listing {
+        var images: [String] = []
+        var skipped: [(name: String, why: String)] = []
+    }
+
+    static func scan(_ dir: String) throws -> Listing {
         guard let d = opendir(dir) else {
             throw CLIError(message: "cannot read directory '\(dir)': \(String(cString: strerror(errno)))")
         }
         defer { closedir(d) }
+        var listing = Listing()
         var names: [String] = []
         while let entry = readdir(d) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            if name.hasPrefix(".") { continue }
+            if name == "." || name == ".." { continue }
+            if name.hasPrefix(".") { listing.skipped.append((name, "hidden")); continue }
             let path = joinPath(dir, name)
             var st = stat()
-            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
-            if looksLikeImage(path) { names.append(name) }
+            guard stat(path, &st) == 0 else { listing.skipped.append((name, "cannot stat: \(String(cString: strerror(errno)))")); continue }
+            guard (st.st_mode & S_IFMT) == S_IFREG else {
+                listing.skipped.append((name, (st.st_mode & S_IFMT) == S_IFDIR ? "a directory (not searched)" : "not a regular file"))
+                continue
+            }
+            if looksLikeImage(path) { names.append(name) } else { listing.skipped.append((name, "not a PNG or JPEG file")) }
         }
-        names.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-        return names.map { joinPath(dir, $0) }
+        let byName = { (a: String, b: String) in Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8)) }
+        names.sort(by: byName)
+        listing.skipped.sort { byName($0.name, $1.name) }
+        listing.images = names.map { joinPath(dir, $0) }
+        return listing
     }
+
+    /// The image files of `dir` (see `scan`).
+    static func listImages(in dir: String) throws -> [String] { try scan(dir).images }
 }
 
 func joinPath(_ dir: String, _ name: String) -> String {

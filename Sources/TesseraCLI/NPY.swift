@@ -8,7 +8,10 @@ import Glibc
 /// with spaces and ending in '\n' so that the data starts at a multiple of
 /// 64 bytes, then the values, little-endian, C order.
 enum NPY {
-    static func header(shape: [Int]) -> [UInt8] {
+    /// The header; `length` pads it to exactly that many bytes (a multiple
+    /// of 64 at least as long as it needs), so that it can be rewritten in
+    /// place once the final shape is known.
+    static func header(shape: [Int], length: Int? = nil) -> [UInt8] {
         let dims: String
         switch shape.count {
         case 0: dims = "()"
@@ -18,7 +21,9 @@ enum NPY {
         var dict = "{'descr': '<f4', 'fortran_order': False, 'shape': \(dims), }"
         let prefix = 10  // magic (6) + version (2) + header length (2)
         let unpadded = prefix + dict.utf8.count + 1
-        dict += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+        var pad = (64 - unpadded % 64) % 64
+        if let length, length > unpadded + pad { pad = length - unpadded }
+        dict += String(repeating: " ", count: pad) + "\n"
         let n = dict.utf8.count
         precondition(n <= 65535, "NPY: header too long")
         return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(n & 0xff), UInt8(n >> 8)] + Array(dict.utf8)
@@ -67,6 +72,15 @@ final class AtomicFile {
         guard n == bytes.count else {
             throw CLIError(message: "cannot write '\(temporary)': \(String(cString: strerror(errno)))")
         }
+    }
+
+    /// Overwrites bytes at the start of the file (a header rewritten with
+    /// the final shape), then continues at the end.
+    func rewriteStart(_ bytes: [UInt8]) throws {
+        guard let f = file else { return }
+        guard fseek(f, 0, SEEK_SET) == 0 else { throw CLIError(message: "cannot seek in '\(temporary)'") }
+        try write(bytes)
+        guard fseek(f, 0, SEEK_END) == 0 else { throw CLIError(message: "cannot seek in '\(temporary)'") }
     }
 
     func commit() throws {

@@ -173,6 +173,10 @@ echo "not an image" >"$edir/notes.txt"
 t "embed: a directory, batch 2" 0 embed "$dino" "$edir" --out "$tmp/emb.npy" --batch 2
 expect_out "wrote .*emb\.npy: float32 \[3, 48\]"
 expect_err "embedded 3 images in .* images/s"
+expect_err "skipped 3 files in"
+expect_err "^  \.hidden\.jpg: hidden$"
+expect_err "^  notes\.txt: not a PNG or JPEG file$"
+expect_err "^  sub: a directory"
 check "embeddings.npy starts with the NPY magic" bash -c "head -c 6 '$tmp/emb.npy' | od -An -c | grep -q 'N   U   M   P   Y'"
 check "embeddings.npy has 3x48 float32 after a 64-byte-aligned header" \
     bash -c "s=\$(stat -c %s '$tmp/emb.npy'); [ \$(( (s - 576) % 64 )) -eq 0 ] && [ \$(( s - 576 )) -gt 0 ]"
@@ -202,6 +206,28 @@ check "no output file left behind" test ! -e "$tmp/none.npy"
 
 t "embed: --out is required" 2 embed "$dino" "$edir"
 expect_err "needs --out"
+
+t "embed: --strict stops at the first file it cannot read" 1 embed "$dino" "$edir" --out "$tmp/strict.npy" --strict
+expect_err "notes\.txt' is not a PNG or JPEG file \(--strict"
+check "no output file left behind" test ! -e "$tmp/strict.npy"
+bdir="$tmp/corpus-broken"
+mkdir -p "$bdir"
+cp "$a" "$bdir/1.png"
+head -c 300 "$b" >"$bdir/2-truncated.jpg"
+cp "$a" "$bdir/3.png"
+t "embed: an image that fails to decode is skipped and reported" 0 embed "$dino" "$bdir" --out "$tmp/broken.npy" --batch 2
+expect_out "wrote .*broken\.npy: float32 \[2, 48\]"
+expect_err "skipped 1 file in"
+expect_err "^  2-truncated\.jpg: cannot load image .*truncated"
+check "the names file lists the two embedded images" bash -c "printf '1.png\n3.png\n' | cmp -s - '$tmp/broken.txt'"
+if [ -n "$python" ] && "$python" -c "import numpy" 2>/dev/null; then
+    check "the .npy header says 2 rows and holds 2 rows" "$python" -c "
+import numpy as np
+a = np.load('$tmp/broken.npy'); assert a.shape == (2, 48) and np.isfinite(a).all(), a.shape
+b = np.load('$tmp/emb.npy'); assert np.array_equal(a[0], a[1])"
+fi
+t "embed: --strict stops at a file that fails to decode" 1 embed "$dino" "$bdir" --out "$tmp/strict2.npy" --strict
+expect_err "2-truncated\.jpg.*--strict"
 
 t "embed: --layer 0 --pool mean (the run stops after block 0)" 0 embed "$dino" "$edir" --out "$tmp/emb_l0.npy" --layer 0 --pool mean
 expect_out "wrote .*emb_l0\.npy: float32 \[3, 48\]"
