@@ -101,6 +101,22 @@ typedef int32_t tessera_output;
 #define TESSERA_OUTPUT_BIT(which) (1u << (which))
 #define TESSERA_OUTPUTS_EXPLICIT  (1u << 31)
 
+/* How tessera_preprocess_rgb8 brings a photo of any size to a session's
+ * input. Every resize is Pillow's Image.resize (antialiased, reducing_gap
+ * None), byte for byte. */
+typedef int32_t tessera_resize;
+#define TESSERA_RESIZE_STRETCH     1 /* the whole image to the session's height x width (aspect not kept) */
+#define TESSERA_RESIZE_COVER_CROP  2 /* the shorter side to cover the session's size, then the centre */
+#define TESSERA_RESIZE_MODEL       3 /* the model's own pipeline: preprocessor_config.json (size: shortest_edge
+                                        or height/width, resample, do_center_crop + crop_size, as transformers'
+                                        image processors), or timm's pretrained_cfg (crop_pct, interpolation);
+                                        it must end at the session's size (else TESSERA_ERR_INVALID_ARGUMENT);
+                                        a model with neither is stretched */
+typedef int32_t tessera_resample;
+#define TESSERA_RESAMPLE_DEFAULT   0 /* bicubic; the model's own for TESSERA_RESIZE_MODEL */
+#define TESSERA_RESAMPLE_BICUBIC   1 /* Pillow BICUBIC (Keys a = -0.5) */
+#define TESSERA_RESAMPLE_BILINEAR  2 /* Pillow BILINEAR */
+
 typedef struct tessera_model tessera_model;
 typedef struct tessera_session tessera_session;
 
@@ -215,6 +231,16 @@ tessera_status tessera_run_f32(tessera_session *session, const float *nchw,
  * normalized with the model's mean and std. */
 tessera_status tessera_run_rgb8(tessera_session *session, const uint8_t *nhwc,
                                 size_t images);
+
+/* Brings one RGB8 image of any size (height x width x 3 bytes, rows
+ * `stride` bytes apart; stride 0 means width * 3) to the session's input:
+ * writes the session's height x width x 3 bytes to `out` (out_bytes at
+ * least that), ready for tessera_run_rgb8. Allocates scratch; call it
+ * outside any timed loop. The CLI reads its images through it. */
+tessera_status tessera_preprocess_rgb8(const tessera_session *session, const uint8_t *rgb,
+                                       size_t height, size_t width, size_t stride,
+                                       tessera_resize mode, tessera_resample resample,
+                                       uint8_t *out, size_t out_bytes);
 
 /* Shape of an output of the last run: rank 2 or 3, unused dims set to 1. */
 tessera_status tessera_output_shape(const tessera_session *session,

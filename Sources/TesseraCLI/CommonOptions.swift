@@ -12,6 +12,8 @@ enum CommonOptions {
     static let resample = OptionSpec(name: "--resample", value: "FILTER", help: ResizePolicy.helpText)
     static let crop = OptionSpec(name: "--crop", value: nil,
                                  help: "keep the aspect ratio: resize the shorter side to cover\nthe input size and crop the center (default: stretch)")
+    static let modelResize = OptionSpec(name: "--model-resize", value: nil,
+                                        help: "resize and crop as the model's own preprocessing does\n(preprocessor_config.json or timm's pretrained_cfg); it\nmust end at the input size")
 
     static func settings(_ args: ParsedArguments, model: LoadedModel, batch: Int = 1) throws -> SessionSettings {
         let size = try model.resolveSize(try args.size("--size"))
@@ -31,8 +33,13 @@ enum CommonOptions {
                 throw CLIError.usage("--resample \(name): expected bicubic or bilinear")
             }
             p.filter = f
+            p.filterGiven = true
         }
-        p.crop = args.has("--crop")
+        if args.has("--crop") && args.has("--model-resize") {
+            throw CLIError.usage("--crop and --model-resize exclude each other")
+        }
+        if args.has("--crop") { p.mode = TESSERA_RESIZE_COVER_CROP }
+        if args.has("--model-resize") { p.mode = TESSERA_RESIZE_MODEL }
         return p
     }
 }

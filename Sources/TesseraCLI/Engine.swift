@@ -121,6 +121,21 @@ final class InferenceSession {
     /// Bytes of one uint8 RGB input image.
     var imageBytes: Int { height * width * 3 }
 
+    /// One decoded image brought to the session's size by the library.
+    func preprocess(_ image: RGBImage, _ policy: ResizePolicy) throws -> RGBImage {
+        let resample = !policy.filterGiven ? TESSERA_RESAMPLE_DEFAULT
+            : policy.filter == .bilinear ? TESSERA_RESAMPLE_BILINEAR : TESSERA_RESAMPLE_BICUBIC
+        var out = [UInt8](repeating: 0, count: imageBytes)
+        try image.pixels.withUnsafeBufferPointer { src in
+            try out.withUnsafeMutableBufferPointer { dst in
+                try check(tessera_preprocess_rgb8(pointer, src.baseAddress, image.height, image.width, 0, policy.mode, resample,
+                                                  dst.baseAddress, dst.count),
+                          "tessera_preprocess_rgb8(\(image.height)x\(image.width) to \(height)x\(width))")
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: out)
+    }
+
     /// Runs `images` uint8 RGB NHWC images (packed back to back in `nhwc`).
     func run(rgb8 nhwc: [UInt8], images: Int) throws {
         precondition(nhwc.count >= images * imageBytes, "input buffer too small")

@@ -1,3 +1,4 @@
+import CTesseraABI
 import CTesseraImageIO
 import TesseraKernelCore
 #if canImport(Glibc)
@@ -30,13 +31,19 @@ struct RGBImage {
 struct ResizePolicy {
     /// Default: PIL's antialiased bicubic (Image.resize(size, BICUBIC)).
     var filter: ImageResize.Filter = ImageResize.defaultFilter
-    /// false (default): the whole image is resized to H x W, the aspect ratio
-    /// is not kept. true: the shorter side is resized to cover H x W and the
-    /// center is cropped.
-    var crop = false
+    /// Whether --resample chose the filter (else the mode's default).
+    var filterGiven = false
+    /// TESSERA_RESIZE_STRETCH (default): the whole image to H x W, the aspect
+    /// ratio not kept; _COVER_CROP: the shorter side to cover H x W, the
+    /// centre cropped; _MODEL: the model's own preprocessing.
+    var mode: tessera_resize = TESSERA_RESIZE_STRETCH
 
     var description: String {
-        "\(filter.name)\(crop ? " + center crop" : "")"
+        switch mode {
+        case TESSERA_RESIZE_COVER_CROP: return "\(filter.name) + center crop"
+        case TESSERA_RESIZE_MODEL: return "the model's preprocessing" + (filterGiven ? " with \(filter.name)" : "")
+        default: return filter.name
+        }
     }
 
     static let helpText = """
@@ -143,21 +150,10 @@ func baseName(_ path: String) -> String {
     return String(p)
 }
 
-extension RGBImage {
-    /// This image brought to width x height with the policy's resampler.
-    func resized(width outW: Int, height outH: Int, policy: ResizePolicy) -> RGBImage {
-        if outW == width && outH == height { return self }
-        let p = policy.crop
-            ? ImageResize.resizeAndCenterCrop(pixels, width: width, height: height,
-                                              toWidth: outW, toHeight: outH, filter: policy.filter)
-            : ImageResize.resize(pixels, width: width, height: height,
-                                 toWidth: outW, toHeight: outH, filter: policy.filter)
-        return RGBImage(width: outW, height: outH, pixels: p)
-    }
-}
-
-/// Decodes `path` and resizes it to the session's input size.
+/// Decodes `path` and brings it to the session's input size through the
+/// library's tessera_preprocess_rgb8 (the one resize in the project).
 func loadForSession(_ path: String, _ session: InferenceSession, _ policy: ResizePolicy) throws -> (original: RGBImage, input: RGBImage) {
     let image = try ImageFile.load(path)
-    return (image, image.resized(width: session.width, height: session.height, policy: policy))
+    let input = try session.preprocess(image, policy)
+    return (image, input)
 }

@@ -257,29 +257,42 @@ public enum ImageResize {
     }
 
     /// The size that makes the shorter side `shorter` and keeps the aspect
-    /// ratio, the longer side truncated as torchvision's `Resize(int)` does
-    /// (`int(shorter * long / short)`).
+    /// ratio, the longer side truncated as torchvision's `Resize(int)` and
+    /// transformers' `get_resize_output_image_size` do
+    /// (`int(shorter * long / short)`, a float division).
     public static func shorterSideSize(width: Int, height: Int, shorter: Int) -> (width: Int, height: Int) {
-        if width <= height {
-            return (shorter, max(1, shorter * height / width))
-        }
-        return (max(1, shorter * width / height), shorter)
+        func long(_ l: Int, _ s: Int) -> Int { max(1, Int(Double(shorter * l) / Double(s))) }
+        return width <= height ? (shorter, long(height, width)) : (long(width, height), shorter)
     }
 
-    /// The top-left corner of a centered crop, rounded as torchvision's
-    /// `CenterCrop` does (`int(round((size - crop) / 2))`, ties to even).
-    public static func centerCropOrigin(width: Int, height: Int, cropWidth: Int, cropHeight: Int) -> (x: Int, y: Int) {
-        let x = (Double(width - cropWidth) / 2).rounded(.toNearestOrEven)
-        let y = (Double(height - cropHeight) / 2).rounded(.toNearestOrEven)
-        return (Int(x), Int(y))
+    /// How a centered crop's odd leftover pixel is placed.
+    public enum CropRounding: Sendable {
+        /// torchvision's `CenterCrop` (timm): `int(round((size − crop) / 2))`, ties to even.
+        case nearestEven
+        /// transformers' `center_crop`: `(size − crop) // 2`.
+        case floor
+    }
+
+    /// The top-left corner of a centered crop.
+    public static func centerCropOrigin(width: Int, height: Int, cropWidth: Int, cropHeight: Int,
+                                        rounding: CropRounding = .nearestEven) -> (x: Int, y: Int) {
+        switch rounding {
+        case .nearestEven:
+            let x = (Double(width - cropWidth) / 2).rounded(.toNearestOrEven)
+            let y = (Double(height - cropHeight) / 2).rounded(.toNearestOrEven)
+            return (Int(x), Int(y))
+        case .floor:
+            return ((width - cropWidth) / 2, (height - cropHeight) / 2)
+        }
     }
 
     /// Crops the centered cropWidth × cropHeight window (which must fit).
     public static func centerCrop(_ pixels: [UInt8], width: Int, height: Int, channels: Int = 3,
-                                  cropWidth: Int, cropHeight: Int) -> [UInt8] {
+                                  cropWidth: Int, cropHeight: Int, rounding: CropRounding = .nearestEven) -> [UInt8] {
         precondition(cropWidth <= width && cropHeight <= height && cropWidth > 0 && cropHeight > 0,
                      "ImageResize: the crop must fit in the image")
-        let (x0, y0) = centerCropOrigin(width: width, height: height, cropWidth: cropWidth, cropHeight: cropHeight)
+        let (x0, y0) = centerCropOrigin(width: width, height: height, cropWidth: cropWidth, cropHeight: cropHeight,
+                                        rounding: rounding)
         var out = [UInt8](repeating: 0, count: cropWidth * cropHeight * channels)
         for y in 0..<cropHeight {
             let s = ((y0 + y) * width + x0) * channels

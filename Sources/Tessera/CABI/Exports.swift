@@ -233,3 +233,43 @@ public func tessera_output_view(_ session: OpaquePointer?, _ which: tessera_outp
         data.pointee = v.data
     }
 }
+
+@c @implementation
+public func tessera_preprocess_rgb8(_ session: OpaquePointer?, _ rgb: UnsafePointer<UInt8>?, _ height: Int, _ width: Int,
+                                    _ stride: Int, _ mode: tessera_resize, _ resample: tessera_resample,
+                                    _ out: UnsafeMutablePointer<UInt8>?, _ outBytes: Int) -> tessera_status {
+    guarded {
+        let s = try Handles.session(session).session
+        guard let rgb else { throw TesseraError.invalid("rgb is NULL") }
+        guard let out else { throw TesseraError.invalid("out is NULL") }
+        let h = Int(bitPattern: UInt(bitPattern: height)), w = Int(bitPattern: UInt(bitPattern: width))
+        guard h >= 1, w >= 1, h <= ModelSpec.maxImageSide, w <= ModelSpec.maxImageSide, h * w <= Session.maxPhotoPixels else {
+            throw TesseraError.invalid("the image is \(UInt(bitPattern: height))x\(UInt(bitPattern: width)) (height x width); expected 1...\(ModelSpec.maxImageSide) each and at most \(Session.maxPhotoPixels) pixels")
+        }
+        let rowBytes = w * 3
+        let st = stride == 0 ? rowBytes : Int(bitPattern: UInt(bitPattern: stride))
+        guard st >= rowBytes, st <= 1 << 24 else {
+            throw TesseraError.invalid("stride is \(UInt(bitPattern: stride)); expected 0 (width * 3 = \(rowBytes)) or at least \(rowBytes) bytes")
+        }
+        let need = s.height * s.width * 3
+        guard outBytes >= need else {
+            throw TesseraError.invalid("out holds \(outBytes) bytes; the session's input is \(s.height)x\(s.width)x3 = \(need) bytes")
+        }
+        let m: Session.ResizeMode
+        switch mode {
+        case TESSERA_RESIZE_STRETCH: m = .stretch
+        case TESSERA_RESIZE_COVER_CROP: m = .coverCrop
+        case TESSERA_RESIZE_MODEL: m = .model
+        default: throw TesseraError.invalid("mode is \(mode); expected TESSERA_RESIZE_STRETCH, _COVER_CROP or _MODEL")
+        }
+        let filter: ImageResize.Filter?
+        switch resample {
+        case TESSERA_RESAMPLE_DEFAULT: filter = nil
+        case TESSERA_RESAMPLE_BICUBIC: filter = .bicubic
+        case TESSERA_RESAMPLE_BILINEAR: filter = .bilinear
+        default: throw TesseraError.invalid("resample is \(resample); expected TESSERA_RESAMPLE_DEFAULT, _BICUBIC or _BILINEAR")
+        }
+        let pixels = try s.prepareImage(rgb, height: h, width: w, stride: st, mode: m, filter: filter)
+        pixels.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: need) }
+    }
+}

@@ -68,6 +68,7 @@ enum DINOv3: ModelFamily {
                          mlp: c["mlp_bias"]?.bool ?? true)
         s.mean = ModelConfig.floats(preprocessor, "image_mean") ?? imagenetMean
         s.std = ModelConfig.floats(preprocessor, "image_std") ?? imagenetStd
+        s.preprocessing = try Preprocessing.huggingFace(preprocessor)
         try s.validate()
         return s
     }
@@ -118,6 +119,7 @@ enum DINOv3: ModelFamily {
         }
         s.mean = ModelConfig.floats(cfg, "mean") ?? imagenetMean
         s.std = ModelConfig.floats(cfg, "std") ?? imagenetStd
+        s.preprocessing = try Preprocessing.timm(cfg, height: s.imageHeight, width: s.imageWidth)
         if let w = tensors["head.weight"], w.shape.count == 2, w.shape[0] > 0 {
             throw TesseraError.unsupported("model.safetensors: a classifier head on DINOv3 is not supported; load the backbone (num_classes 0)")
         }

@@ -94,6 +94,7 @@ enum ModelConfig {
         }
         if let m = floats(preprocessor, "image_mean") { s.mean = m }
         if let sd = floats(preprocessor, "image_std") { s.std = sd }
+        s.preprocessing = try Preprocessing.huggingFace(preprocessor)
         // Heads.
         let hasTeacher = tensors["cls_classifier.weight"] != nil && tensors["distillation_classifier.weight"] != nil
         if hasTeacher {
@@ -195,6 +196,7 @@ enum ModelConfig {
         if s.family == .vit { s.mean = [0.5, 0.5, 0.5]; s.std = [0.5, 0.5, 0.5] }
         if let m = floats(cfg, "mean") { s.mean = m }
         if let sd = floats(cfg, "std") { s.std = sd }
+        s.preprocessing = try Preprocessing.timm(cfg, height: s.imageHeight, width: s.imageWidth)
         s.labels = labels(c)
         if let names = c["label_names"]?.array {
             for (i, n) in names.enumerated() { if let t = n.string { s.labels[i] = t } }

@@ -43,6 +43,8 @@ struct ModelSpec {
     var mean: [Float] = [0.485, 0.456, 0.406]
     var std: [Float] = [0.229, 0.224, 0.225]
     var labels: [Int: String] = [:]
+    /// The reference pipeline's resize and crop (tessera_preprocess_rgb8's MODEL mode).
+    var preprocessing = Preprocessing()
 
     var prefixTokens: Int { 1 + (hasDistillation ? 1 : 0) + registers }
     var headDim: Int { hidden / heads }
