@@ -1,5 +1,5 @@
 /* Outputs on demand through the C API: options.outputs, session info, the
- * borrowed view, and options structs of older sizes.
+ * borrowed view, options structs of older sizes, and tessera_preprocess_rgb8.
  * Usage: test_outputs FIXTURES_DIR */
 #include <stddef.h>
 #include <stdint.h>
@@ -253,11 +253,78 @@ static void test_arguments(const char *dir) {
     tessera_model_free(m);
 }
 
+/* tessera_preprocess_rgb8: every argument checked; a padded stride reads the
+ * same pixels; every mode gives the session's size. */
+static void test_preprocess(const char *dir) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/dinov2_hf", dir);
+    tessera_model *m = NULL;
+    if (!check(tessera_model_load(path, &m) == TESSERA_OK, path, tessera_last_error())) return;
+    tessera_session_options o = tessera_session_default_options();
+    o.height = 56; o.width = 70;
+    tessera_session *s = NULL;
+    tessera_session_create(m, &o, &s);
+    enum { H = 37, W = 53, PAD = 7 };
+    uint8_t img[H * (W * 3 + PAD)], packed[H * W * 3];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W * 3 + PAD; x++) {
+            uint8_t v = (uint8_t)((y * 31 + x * 17) ^ (x * y));
+            img[y * (W * 3 + PAD) + x] = v;
+            if (x < W * 3) packed[y * W * 3 + x] = v;
+        }
+    size_t need = 56 * 70 * 3;
+    uint8_t *a = malloc(need), *b = malloc(need);
+    check(tessera_preprocess_rgb8(s, packed, H, W, 0, TESSERA_RESIZE_STRETCH, TESSERA_RESAMPLE_DEFAULT, a, need) == TESSERA_OK,
+          "preprocess a 37x53 image", tessera_last_error());
+    check(tessera_preprocess_rgb8(s, img, H, W, W * 3 + PAD, TESSERA_RESIZE_STRETCH, TESSERA_RESAMPLE_DEFAULT, b, need) == TESSERA_OK &&
+              memcmp(a, b, need) == 0, "a padded stride reads the same pixels", tessera_last_error());
+    check(tessera_run_rgb8(s, a, 1) == TESSERA_OK, "its output runs", tessera_last_error());
+    tessera_resize modes[] = {TESSERA_RESIZE_COVER_CROP, TESSERA_RESIZE_MODEL};
+    for (int i = 0; i < 2; i++)
+        for (tessera_resample r = TESSERA_RESAMPLE_DEFAULT; r <= TESSERA_RESAMPLE_BILINEAR; r++) {
+            tessera_status st = tessera_preprocess_rgb8(s, packed, H, W, 0, modes[i], r, b, need);
+            /* The fixture's own pipeline (shortest edge, crop) ends elsewhere than 56x70: refused, with why. */
+            check(st == TESSERA_OK || (modes[i] == TESSERA_RESIZE_MODEL && st == TESSERA_ERR_INVALID_ARGUMENT &&
+                                       strstr(tessera_last_error(), "the session is 56x70") != NULL),
+                  "cover and model modes", tessera_last_error());
+        }
+    struct { const tessera_session *s; const uint8_t *rgb; size_t h, w, stride; tessera_resize mode; tessera_resample r;
+             uint8_t *out; size_t n; tessera_status want; const char *what; } bad[] = {
+        {NULL, packed, H, W, 0, 1, 0, b, need, TESSERA_ERR_INVALID_ARGUMENT, "NULL session"},
+        {(const tessera_session *)m, packed, H, W, 0, 1, 0, b, need, TESSERA_ERR_INVALID_ARGUMENT, "a model as the session"},
+        {s, NULL, H, W, 0, 1, 0, b, need, TESSERA_ERR_INVALID_ARGUMENT, "NULL rgb"},
+        {s, packed, H, W, 0, 1, 0, NULL, need, TESSERA_ERR_INVALID_ARGUMENT, "NULL out"},
+        {s, packed, 0, W, 0, 1, 0, b, need, TESSERA_ERR_INVALID_ARGUMENT, "height 0"},
+        {s, packed, H, 0, 0, 1, 0, b, need, TESSERA_ERR_INVALID_ARGUMENT, "width 0"},
+        {s, packed, (size_t)1 << 40, W, 0, 1, 0, b, need, TESSERA_ERR_INVALID_ARGUMENT, "height 2^40"},
+        {s, packed, SIZE_MAX, SIZE_MAX, 0, 1, 0, b, need, TESSERA_ERR_INVALID_ARGUMENT, "SIZE_MAX sides"},
+        {s, packed, 60000, 60000, 0, 1, 0, b, need, TESSERA_ERR_INVALID_ARGUMENT, "3.6e9 pixels"},
+        {s, packed, H, W, W * 3 - 1, 1, 0, b, need, TESSERA_ERR_INVALID_ARGUMENT, "stride below width*3"},
+        {s, packed, H, W, SIZE_MAX, 1, 0, b, need, TESSERA_ERR_INVALID_ARGUMENT, "stride SIZE_MAX"},
+        {s, packed, H, W, 0, 1, 0, b, need - 1, TESSERA_ERR_INVALID_ARGUMENT, "out one byte short"},
+        {s, packed, H, W, 0, 0, 0, b, need, TESSERA_ERR_INVALID_ARGUMENT, "mode 0"},
+        {s, packed, H, W, 0, 4, 0, b, need, TESSERA_ERR_INVALID_ARGUMENT, "mode 4"},
+        {s, packed, H, W, 0, 1, 3, b, need, TESSERA_ERR_INVALID_ARGUMENT, "resample 3"},
+        {s, packed, H, W, 0, 1, -1, b, need, TESSERA_ERR_INVALID_ARGUMENT, "resample -1"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tessera_status st = tessera_preprocess_rgb8(bad[i].s, bad[i].rgb, bad[i].h, bad[i].w, bad[i].stride, bad[i].mode,
+                                                    bad[i].r, bad[i].out, bad[i].n);
+        char what[160];
+        snprintf(what, sizeof what, "preprocess with %s -> %s", bad[i].what, tessera_status_string(st));
+        check(st == bad[i].want && tessera_last_error()[0] != '\0', what, tessera_last_error());
+    }
+    free(a); free(b);
+    tessera_session_free(s);
+    tessera_model_free(m);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { fprintf(stderr, "usage: %s FIXTURES_DIR\n", argv[0]); return 2; }
     const char *fixtures[] = {"vit_hf", "dinov2_reg_hf", "deit_distilled_hf", "vit_timm", "dinov2_hf"};
     for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) test_fixture(argv[1], fixtures[i]);
     test_arguments(argv[1]);
+    test_preprocess(argv[1]);
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed != 0;
 }

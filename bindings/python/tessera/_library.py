@@ -79,6 +79,13 @@ def OUTPUT_BIT(which: int) -> int:
 
 OUTPUTS_EXPLICIT = 1 << 31
 
+RESIZE_STRETCH = 1
+RESIZE_COVER_CROP = 2
+RESIZE_MODEL = 3
+RESAMPLE_DEFAULT = 0
+RESAMPLE_BICUBIC = 1
+RESAMPLE_BILINEAR = 2
+
 
 # The layers mask is a uint64_t: at most 64 blocks can be requested.
 MAX_MASK_LAYERS = 64
@@ -195,6 +202,11 @@ FUNCTIONS = {
     "tessera_output_copy": (
         tessera_status,
         [session_p, tessera_output, _P(ctypes.c_float), ctypes.c_size_t],
+    ),
+    "tessera_preprocess_rgb8": (
+        tessera_status,
+        [session_p, _P(ctypes.c_uint8), ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
+         ctypes.c_int32, ctypes.c_int32, _P(ctypes.c_uint8), ctypes.c_size_t],
     ),
     "tessera_output_view": (
         tessera_status,

@@ -493,6 +493,39 @@ class Session:
 
     # -- running ---------------------------------------------------------
 
+    def preprocess(self, image, resize: str = "stretch", resample: Optional[str] = None) -> np.ndarray:
+        """One RGB8 photo of any size, ``[H, W, 3]`` uint8, as this session's
+        input ``[height, width, 3]`` uint8 (what ``run`` takes), resized in the
+        library exactly as Pillow's ``Image.resize`` does:
+
+        * ``resize="stretch"``: the whole image to the session's size;
+        * ``"cover"``: the shorter side to cover it, then the centre cropped;
+        * ``"model"``: the model's own pipeline (``preprocessor_config.json``:
+          shortest edge or height/width, then ``crop_size`` when
+          ``do_center_crop``, as transformers' image processors; timm's
+          ``pretrained_cfg``); it must end at the session's size.
+
+        ``resample``: None (bicubic, or the model's own for "model"),
+        "bicubic" or "bilinear".
+        """
+        modes = {"stretch": _c.RESIZE_STRETCH, "cover": _c.RESIZE_COVER_CROP, "model": _c.RESIZE_MODEL}
+        filters = {None: _c.RESAMPLE_DEFAULT, "bicubic": _c.RESAMPLE_BICUBIC, "bilinear": _c.RESAMPLE_BILINEAR}
+        if resize not in modes:
+            raise InvalidArgumentError(f"resize must be one of {', '.join(modes)}, got {resize!r}")
+        if resample not in filters:
+            raise InvalidArgumentError(f"resample must be None, 'bicubic' or 'bilinear', got {resample!r}")
+        a = np.asarray(image)
+        if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3:
+            raise InvalidArgumentError(
+                f"an image to preprocess must be uint8 RGB [H, W, 3]; got dtype {a.dtype}, shape {a.shape}")
+        a = np.ascontiguousarray(a)
+        out = np.empty((self.height, self.width, 3), np.uint8)
+        check(_c.lib().tessera_preprocess_rgb8(
+            self._require(), a.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), a.shape[0], a.shape[1], 0,
+            modes[resize], filters[resample], out.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), out.nbytes),
+            "tessera_preprocess_rgb8")
+        return out
+
     def _prepare(self, images) -> Tuple[np.ndarray, bool]:
         """Checks and converts input; returns (contiguous array, is_uint8)."""
         a = np.asarray(images)
@@ -546,8 +579,13 @@ class Session:
             )
         return np.ascontiguousarray(a), is_u8
 
-    def run(self, images, out: Optional[Dict[str, np.ndarray]] = None) -> Dict[str, np.ndarray]:
+    def run(self, images, out: Optional[Dict[str, np.ndarray]] = None,
+            resize: Optional[str] = None) -> Dict[str, np.ndarray]:
         """Runs images and returns the session's outputs (``output_names``).
+
+        ``images`` may also be a list of uint8 ``[H, W, 3]`` photos of any
+        sizes: each is brought to the session's size with ``preprocess``
+        (``resize`` "stretch" by default, or "cover" or "model") first.
 
         Input (1..batch images of the session's height x width):
 
@@ -571,6 +609,13 @@ class Session:
         C-contiguous float32 array of exactly ``output_shape(name, N)``; the
         library copies straight into it, and the returned dict holds it.
         """
+        if isinstance(images, (list, tuple)):
+            if not images:
+                raise InvalidArgumentError("images is an empty list")
+            images = np.stack([self.preprocess(im, resize or "stretch") for im in images])
+        elif resize is not None:
+            raise InvalidArgumentError("resize= applies to a list of [H, W, 3] photos; an array must already be "
+                                       "the session's size")
         a, is_u8 = self._prepare(images)
         targets = self._check_out(out, a.shape[0])
         lib = _c.lib()

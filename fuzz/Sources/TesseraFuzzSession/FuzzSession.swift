@@ -281,6 +281,7 @@ public func fuzzSession(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         if validImages && st != TESSERA_OK { finding("run of \(images) images on a batch-\(batch) session failed: \(message())") }
         if !validImages && st != TESSERA_ERR_INVALID_ARGUMENT { finding("run of \(images) images on a batch-\(batch) session returned \(st)") }
     }
+    checkPreprocess(s, pixels, sessionBytes: h * w * 3)
     let rgb = a & 64 != 0
     run(rgb: rgb)
     if validImages { readOutputs(expectRun: true) }
@@ -354,4 +355,28 @@ func checkSessionInfo(_ s: OpaquePointer, structSize: Int, batch: Int) {
             }
         }
     }
+}
+
+/// tessera_preprocess_rgb8 on a small image made of the input's pixel bytes:
+/// size, stride, mode, resample and the output's room from its first bytes.
+/// Valid modes with enough room must succeed; anything else must be refused.
+func checkPreprocess(_ s: OpaquePointer, _ bytes: UnsafeRawBufferPointer, sessionBytes: Int) {
+    guard bytes.count >= 5 else { return }
+    let ph = 1 + Int(bytes[0]) % 48, pw = 1 + Int(bytes[1]) % 48
+    let mode = Int32(bytes[2] % 5), resample = Int32(bytes[3] % 5) - 1
+    let stride = bytes[4] & 1 != 0 ? 0 : pw * 3 + Int(bytes[4] % 5) - 1
+    let short = bytes[4] & 2 != 0 ? 1 : 0
+    let rowBytes = stride == 0 ? pw * 3 : max(stride, pw * 3)
+    let img = UnsafeMutablePointer<UInt8>.allocate(capacity: ph * rowBytes)
+    defer { img.deallocate() }
+    fill(img, ph * rowBytes, bytes)
+    let room = max(sessionBytes - short, 1)
+    let out = UnsafeMutablePointer<UInt8>.allocate(capacity: room)
+    defer { out.deallocate() }
+    let st = check(tessera_preprocess_rgb8(s, img, ph, pw, stride, mode, resample, out, sessionBytes - short),
+                   "tessera_preprocess_rgb8")
+    let valid = (1...2).contains(mode) && (0...2).contains(resample) && short == 0 && (stride == 0 || stride >= pw * 3)
+    if valid && st != TESSERA_OK { finding("preprocess \(ph)x\(pw) stride \(stride) mode \(mode) failed: \(message())") }
+    if st != TESSERA_OK && st != TESSERA_ERR_INVALID_ARGUMENT { finding("preprocess returned \(st)") }
+    if !valid && mode != 3 && st == TESSERA_OK { finding("preprocess accepted mode \(mode) resample \(resample) stride \(stride) short \(short)") }
 }
