@@ -583,9 +583,10 @@ class Session:
             resize: Optional[str] = None) -> Dict[str, np.ndarray]:
         """Runs images and returns the session's outputs (``output_names``).
 
-        ``images`` may also be a list of uint8 ``[H, W, 3]`` photos of any
-        sizes: each is brought to the session's size with ``preprocess``
-        (``resize`` "stretch" by default, or "cover" or "model") first.
+        ``images`` may also be a list of uint8 ``[H, W, 3]`` numpy arrays,
+        photos of any sizes: each is brought to the session's size with
+        ``preprocess`` (``resize`` "stretch" by default, or "cover" or
+        "model") first. (Other lists are read as nested numbers, as before.)
 
         Input (1..batch images of the session's height x width):
 
@@ -609,10 +610,12 @@ class Session:
         C-contiguous float32 array of exactly ``output_shape(name, N)``; the
         library copies straight into it, and the returned dict holds it.
         """
-        if isinstance(images, (list, tuple)):
-            if not images:
-                raise InvalidArgumentError("images is an empty list")
+        photos = (isinstance(images, (list, tuple)) and len(images) > 0 and
+                  all(isinstance(im, np.ndarray) and im.dtype == np.uint8 and im.ndim == 3 for im in images))
+        if photos:
             images = np.stack([self.preprocess(im, resize or "stretch") for im in images])
+        elif isinstance(images, (list, tuple)) and not images:
+            raise InvalidArgumentError("images is an empty list")
         elif resize is not None:
             raise InvalidArgumentError("resize= applies to a list of [H, W, 3] photos; an array must already be "
                                        "the session's size")
