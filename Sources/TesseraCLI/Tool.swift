@@ -12,12 +12,13 @@ enum Tool {
         Command(spec: RunCommand.spec, run: RunCommand.run),
         Command(spec: EmbedCommand.spec, run: EmbedCommand.run),
         Command(spec: MatchCommand.spec, run: MatchCommand.run),
+        Command(spec: PCACommand.spec, run: PCACommand.run),
         Command(spec: BenchCommand.spec, run: BenchCommand.run),
     ]
 
     static var usage: String {
         var s = """
-            tessera: Vision Transformer inference (ViT, DeiT, DINOv2) on the Tessera runtime
+            tessera: Vision Transformer inference (ViT, DeiT, DINOv2, DINOv3) on the Tessera runtime
 
             usage: tessera <command> [arguments] [options]
 

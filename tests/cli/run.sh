@@ -114,9 +114,9 @@ b="$imgs/b.jpg"
 
 t "tessera --help lists the commands" 0 --help
 expect_out "^commands:"
-for c in info run embed match bench; do expect_out "^  $c "; done
+for c in info run embed match pca bench; do expect_out "^  $c "; done
 
-for c in info run embed match bench; do
+for c in info run embed match pca bench; do
     t "tessera $c --help" 0 "$c" --help
     expect_out "^usage: tessera $c "
 done
@@ -288,6 +288,27 @@ expect_out "at 96x96: 6x6 patches of 16 px"
 expect_out "^matches: [0-9]+ "
 t "DINOv3: match an image with itself finds every patch" 0 match "$dino3" "$a" "$a" --out "$tmp/m3self.png" --size 64 --ratio 1
 expect_out "^matches: 16 "
+
+# ------------------------------------------------------------------ pca ---
+
+t "pca: the first three principal components beside the photo" 0 pca "$dino" "$a" --out "$tmp/pca.png" --size 112
+expect_out "at 112x112: 8x8 patches, 48-d final patch tokens"
+expect_out "wrote .*pca\.png: 224x112"
+check "pca.png starts with the PNG signature" bash -c "head -c 8 '$tmp/pca.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
+t "pca: --layer 1 on DINOv3" 0 pca "$dino3" "$a" --out "$tmp/pca3.png" --size 96x64 --layer 1
+expect_out "at 96x64: 6x4 patches, 32-d block 1's tokens"
+pyvenv="$root/.venv-py/bin/python"
+if [ -x "$pyvenv" ] && "$pyvenv" -c "import numpy, PIL" 2>/dev/null; then
+    t "pca: the numpy example draws the same picture" 0 pca "$dino" "$a" --out "$tmp/pca-cli.png" --size 112 --layer 0
+    check "examples/python/pca.py gives the CLI's pixels" bash -c "
+        '$pyvenv' '$root/examples/python/pca.py' '$dino' '$a' --out '$tmp/pca-py.png' --size 112 --layer 0 >/dev/null &&
+        '$pyvenv' -c \"
+import numpy as np; from PIL import Image
+a = np.asarray(Image.open('$tmp/pca-py.png')); b = np.asarray(Image.open('$tmp/pca-cli.png'))
+assert a.shape == b.shape == (112, 224, 3) and np.array_equal(a, b), np.abs(a.astype(int) - b).max()\""
+fi
+t "pca: --out is required" 2 pca "$dino" "$a"
+expect_err "needs --out"
 
 # ---------------------------------------------------------------- bench ---
 
