@@ -21,6 +21,6 @@ if [ ! -x .venv-py/bin/python ]; then
     echo "setup: creating .venv-py"
     python3 -m venv .venv-py
 fi
-# numpy for the binding; pytest, Pillow and FAISS for the tests and examples.
-.venv-py/bin/python -c "import numpy, pytest, PIL, faiss" 2>/dev/null ||
-    .venv-py/bin/pip install -q --disable-pip-version-check numpy pytest "pillow==13.0.0" "faiss-cpu==1.15.1"
+# numpy for the binding; pytest, Pillow, FAISS and Ray Data for the tests and examples.
+.venv-py/bin/python -c "import numpy, pytest, PIL, faiss, ray.data" 2>/dev/null ||
+    .venv-py/bin/pip install -q --disable-pip-version-check numpy pytest "pillow==13.0.0" "faiss-cpu==1.15.1" "ray[data]==2.60.0"
