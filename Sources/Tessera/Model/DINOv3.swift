@@ -110,13 +110,8 @@ enum DINOv3: ModelFamily {
         s.ropeTheta = Float(args["rope_temperature"]?.double ?? 100)
         s.positionedPrefix = 0
         let cfg = c["pretrained_cfg"]
-        if let input = cfg?["input_size"]?.array, input.count == 3, let h = input[1].int, let w = input[2].int {
-            s.imageHeight = h; s.imageWidth = w
-        } else if let img = args["img_size"]?.int {
-            s.imageHeight = img; s.imageWidth = img
-        } else {
-            s.imageHeight = 256; s.imageWidth = 256  // timm's pretrained_cfg for every DINOv3
-        }
+        // 256 x 256: timm's pretrained_cfg for every DINOv3.
+        (s.imageHeight, s.imageWidth) = ModelConfig.timmInputSize(cfg, args, otherwise: (256, 256))
         s.mean = ModelConfig.floats(cfg, "mean") ?? imagenetMean
         s.std = ModelConfig.floats(cfg, "std") ?? imagenetStd
         s.preprocessing = try Preprocessing.timm(cfg, height: s.imageHeight, width: s.imageWidth)

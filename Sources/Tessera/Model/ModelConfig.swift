@@ -142,6 +142,19 @@ enum ModelConfig {
         s.channels = pw.shape[1]
     }
 
+    /// A timm model's trained input size: pretrained_cfg's input_size
+    /// [C, H, W], else model_args' img_size (N or [H, W]), else `otherwise`.
+    static func timmInputSize(_ cfg: JSON?, _ args: JSON, otherwise: (Int, Int)) -> (Int, Int) {
+        if let input = cfg?["input_size"]?.array, input.count == 3, let h = input[1].int, let w = input[2].int {
+            return (h, w)
+        }
+        if let img = args["img_size"] {
+            let v = img.int ?? img.array?.first?.int ?? 0
+            return (v, img.array?.last?.int ?? v)
+        }
+        return otherwise
+    }
+
     static let timmHeads: [(String, Int)] = [("tiny", 3), ("small", 6), ("base", 12), ("large", 16), ("huge", 16), ("giant", 24)]
 
     static func timm(_ c: JSON, architecture: String, tensors: [String: SafeTensors.Tensor]) throws -> ModelSpec {
@@ -184,15 +197,7 @@ enum ModelConfig {
         }
         try setGrid(&s, positions: pos.shape[1], name: "pos_embed")
         let cfg = c["pretrained_cfg"]
-        if let input = cfg?["input_size"]?.array, input.count == 3, let h = input[1].int, let w = input[2].int {
-            s.imageHeight = h; s.imageWidth = w
-        } else if let img = args["img_size"] {
-            let v = img.int ?? img.array?.first?.int ?? 0
-            let w = img.array?.last?.int ?? v
-            s.imageHeight = v; s.imageWidth = w
-        } else {
-            s.imageHeight = s.posGrid * s.patch; s.imageWidth = s.posGrid * s.patch
-        }
+        (s.imageHeight, s.imageWidth) = timmInputSize(cfg, args, otherwise: (s.posGrid * s.patch, s.posGrid * s.patch))
         if s.family == .vit { s.mean = [0.5, 0.5, 0.5]; s.std = [0.5, 0.5, 0.5] }
         if let m = floats(cfg, "mean") { s.mean = m }
         if let sd = floats(cfg, "std") { s.std = sd }
