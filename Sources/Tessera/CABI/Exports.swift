@@ -242,12 +242,12 @@ public func tessera_preprocess_rgb8(_ session: OpaquePointer?, _ rgb: UnsafePoin
         let s = try Handles.session(session).session
         guard let rgb else { throw TesseraError.invalid("rgb is NULL") }
         guard let out else { throw TesseraError.invalid("out is NULL") }
-        let h = Int(bitPattern: UInt(bitPattern: height)), w = Int(bitPattern: UInt(bitPattern: width))
+        let h = height, w = width  // size_t: beyond Int.max they arrive negative
         guard h >= 1, w >= 1, h <= ModelSpec.maxImageSide, w <= ModelSpec.maxImageSide, h * w <= Session.maxPhotoPixels else {
             throw TesseraError.invalid("the image is \(UInt(bitPattern: height))x\(UInt(bitPattern: width)) (height x width); expected 1...\(ModelSpec.maxImageSide) each and at most \(Session.maxPhotoPixels) pixels")
         }
         let rowBytes = w * 3
-        let st = stride == 0 ? rowBytes : Int(bitPattern: UInt(bitPattern: stride))
+        let st = stride == 0 ? rowBytes : stride
         guard st >= rowBytes, st <= 1 << 24 else {
             throw TesseraError.invalid("stride is \(UInt(bitPattern: stride)); expected 0 (width * 3 = \(rowBytes)) or at least \(rowBytes) bytes")
         }

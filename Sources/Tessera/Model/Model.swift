@@ -13,16 +13,17 @@ final class Model {
     let parameterCount: Int
     private let halves: AlignedBuffer
     /// Every weight, typed (pointers into `storage`).
-    private(set) var weights: ModelWeights! = nil
+    let weights: ModelWeights
     /// NUL-terminated label strings, valid as long as the model.
     private let labelCStrings: [Int: UnsafeMutablePointer<CChar>]
 
     private init(spec: ModelSpec, path: String, storage: AlignedBuffer, offsets: [WeightKey: Int], parameterCount: Int) throws {
         self.spec = spec; self.path = path; self.storage = storage; self.offsets = offsets
         self.parameterCount = parameterCount
-        halves = try AlignedBuffer(floats: max(1, spec.classes))
+        let halves = try AlignedBuffer(floats: max(1, spec.classes))
         for i in 0..<halves.count { halves.pointer[i] = 0.5 }
-        weights = ModelWeights(spec: spec, half: UnsafePointer(halves.pointer)) { [storage] key in
+        self.halves = halves
+        weights = ModelWeights(spec: spec, half: UnsafePointer(halves.pointer)) { key in
             offsets[key].map { UnsafePointer(storage.pointer + $0) }
         }
         var labels: [Int: UnsafeMutablePointer<CChar>] = [:]

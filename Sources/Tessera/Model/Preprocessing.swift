@@ -4,7 +4,7 @@ import TesseraKernelCore
 /// from `preprocessor_config.json` (transformers' image processors) or the
 /// timm config's `pretrained_cfg`; used by `tessera_preprocess_rgb8` in the
 /// MODEL mode.
-struct Preprocessing: Equatable {
+struct Preprocessing {
     enum Resize: Equatable {
         /// The shorter side to this many pixels, the longer one in proportion.
         case shorterSide(Int)
@@ -17,11 +17,6 @@ struct Preprocessing: Equatable {
     var rounding: ImageResize.CropRounding = .floor
     /// Where the settings come from, for messages.
     var source = "no preprocessing config (the session's size, stretched)"
-
-    static func == (a: Preprocessing, b: Preprocessing) -> Bool {
-        a.resize == b.resize && a.crop?.height == b.crop?.height && a.crop?.width == b.crop?.width
-            && a.source == b.source
-    }
 
     /// transformers: `do_resize` + `size` ({"shortest_edge"} or {"height",
     /// "width"}), `resample` (2 bilinear, 3 bicubic), `do_center_crop` +

@@ -286,7 +286,7 @@ final class Session {
             let patches = s.pointer(cols)
             let patchK = c * sp.patch * sp.patch
             let pos = s.positions.map { UnsafePointer($0.pointer) }
-            let w = s.model.weights!
+            let w = s.model.weights
             for b in 0..<images {
                 let img: UnsafePointer<Float>
                 switch input {
