@@ -26,9 +26,7 @@ enum BenchCommand {
         let warmup = try args.int("--warmup", default: 2, min: 0, max: 1_000_000)
         let model = try LoadedModel(path: args.positionals[0])
         var settings = try CommonOptions.settings(args, model: model, batch: batch)
-        if args.string("--layer") != nil {
-            settings.onlyLayer(try args.int("--layer", default: 0, min: 0, max: Int(model.info.num_layers) - 1))
-        }
+        if let layer = try CommonOptions.layer(args, model: model) { settings.onlyLayer(layer) }
         let session = try InferenceSession(model: model, settings: settings)
         let info = try session.info()
 

@@ -26,6 +26,12 @@ enum CommonOptions {
         return s
     }
 
+    /// --layer K, checked against the model's blocks; nil when not given.
+    static func layer(_ args: ParsedArguments, model: LoadedModel) throws -> Int? {
+        guard args.string("--layer") != nil else { return nil }
+        return try args.int("--layer", default: 0, min: 0, max: Int(model.info.num_layers) - 1)
+    }
+
     static func policy(_ args: ParsedArguments) throws -> ResizePolicy {
         var p = ResizePolicy()
         if let name = args.string("--resample") {

@@ -57,7 +57,7 @@ enum EmbedCommand {
         var settings = try CommonOptions.settings(args, model: model, batch: min(batch, files.count))
         let pool = args.string("--pool") ?? "cls"
         guard pool == "cls" || pool == "mean" else { throw CLIError.usage("--pool \(pool): expected cls or mean") }
-        let layer = try args.string("--layer").map { _ in try args.int("--layer", default: 0, min: 0, max: Int(model.info.num_layers) - 1) }
+        let layer = try CommonOptions.layer(args, model: model)
         let source: tessera_output
         if let layer {
             settings.onlyLayer(layer)

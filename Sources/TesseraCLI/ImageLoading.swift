@@ -133,9 +133,6 @@ enum ImageFile {
         listing.images = names.map { joinPath(dir, $0) }
         return listing
     }
-
-    /// The image files of `dir` (see `scan`).
-    static func listImages(in dir: String) throws -> [String] { try scan(dir).images }
 }
 
 func joinPath(_ dir: String, _ name: String) -> String {

@@ -32,7 +32,7 @@ enum PCACommand {
         var settings = try CommonOptions.settings(args, model: model)
         settings.height = size.height
         settings.width = size.width
-        let layer = try args.string("--layer").map { _ in try args.int("--layer", default: 0, min: 0, max: Int(model.info.num_layers) - 1) }
+        let layer = try CommonOptions.layer(args, model: model)
         if let layer { settings.onlyLayer(layer) } else { settings.only(TESSERA_OUTPUT_PATCH_TOKENS) }
         let session = try InferenceSession(model: model, settings: settings)
         let (_, image) = try loadForSession(args.positionals[1], session, policy)
