@@ -34,31 +34,30 @@ public enum VariantKernels {
         swigluPart(VariantVector.self, a, thread: t, of: n)
     }
 
-    /// SiLU over an array, for the accuracy tests of the vector math.
+    /// SiLU, GELU and exp over an array, for the accuracy tests of the vector math.
     @inline(never)
     public static func silu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        let w = VariantVector.scalarCount
-        var i = 0
-        while i + w <= n { vsilu(VariantVector.load(x + i)).store(y + i); i += w }
-        while i < n { y[i] = ssilu(x[i]); i += 1 }
+        elementwise(x, y, n, vsilu, ssilu)
     }
 
-    /// GELU over an array, for the accuracy tests of the vector math.
     @inline(never)
     public static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        let w = VariantVector.scalarCount
-        var i = 0
-        while i + w <= n { vgelu(VariantVector.load(x + i)).store(y + i); i += w }
-        while i < n { y[i] = sgelu(x[i]); i += 1 }
+        elementwise(x, y, n, vgelu, sgelu)
     }
 
-    /// exp over an array, for the accuracy tests of the vector math.
     @inline(never)
     public static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        elementwise(x, y, n, vexp, sexp)
+    }
+
+    /// `vector` over whole vectors of x, `scalar` (its one-lane twin) over the tail.
+    @inline(__always)
+    static func elementwise(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
+                            _ vector: (VariantVector) -> VariantVector, _ scalar: (Float) -> Float) {
         let w = VariantVector.scalarCount
         var i = 0
-        while i + w <= n { vexp(VariantVector.load(x + i)).store(y + i); i += w }
-        while i < n { y[i] = sexp(x[i]); i += 1 }
+        while i + w <= n { vector(VariantVector.load(x + i)).store(y + i); i += w }
+        while i < n { y[i] = scalar(x[i]); i += 1 }
     }
 
     /// FMA throughput of one core with this variant's vectors, in GFLOP/s.
