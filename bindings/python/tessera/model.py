@@ -32,7 +32,6 @@ ISA_VALUES = {
     "avx2": _c.ISA_AVX2,
     "avx512": _c.ISA_AVX512,
 }
-ISA_NAMES = {v: k for k, v in ISA_VALUES.items()}
 
 # Output names and their tessera_output codes; "layer_<k>" is added per session.
 OUTPUTS: Dict[str, int] = {
@@ -351,7 +350,6 @@ class Session:
                  outputs: Optional[Iterable[str]] = None):
         self._handle: Optional[int] = None
         self._lock = threading.Lock()
-        self._images = 0
         self.model = model
         info = model.info
         lib = _c.lib()
@@ -635,11 +633,9 @@ class Session:
                 status = lib.tessera_run_f32(
                     handle, a.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), n)
                 check(status, "tessera_run_f32")
-            self._images = n
             result: Dict[str, np.ndarray] = {}
             for name in self.output_names:
-                result[name] = self._copy(handle, output_code(name), missing_ok=False,
-                                          into=targets.get(name))
+                result[name] = self._copy(handle, output_code(name), into=targets.get(name))
             return result
         finally:
             self._lock.release()
@@ -675,17 +671,13 @@ class Session:
         """
         code = output_code(name)
         with self._lock:
-            return self._copy(self._require(), code, missing_ok=False)
+            return self._copy(self._require(), code)
 
-    def _copy(self, handle: int, code: int, missing_ok: bool,
-              into: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
+    def _copy(self, handle: int, code: int, into: Optional[np.ndarray] = None) -> np.ndarray:
         lib = _c.lib()
         shape = (ctypes.c_int64 * 4)()
         rank = ctypes.c_int32()
-        status = lib.tessera_output_shape(handle, code, shape, ctypes.byref(rank))
-        if missing_ok and status == _c.ERR_UNAVAILABLE:
-            return None
-        check(status, "tessera_output_shape")
+        check(lib.tessera_output_shape(handle, code, shape, ctypes.byref(rank)), "tessera_output_shape")
         if not 1 <= rank.value <= 4:
             raise InternalError(f"tessera_output_shape returned rank {rank.value}",
                                 _c.ERR_INTERNAL)
@@ -698,8 +690,4 @@ class Session:
                                       arr.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
                                       arr.size),
               "tessera_output_copy")
-        # The library reports the session's batch or the images of the last
-        # run; only the images that were run carry results.
-        if self._images and arr.ndim >= 1 and arr.shape[0] > self._images:
-            arr = arr[: self._images].copy()
         return arr
