@@ -42,7 +42,8 @@ final class RopeSwiGLUTests: XCTestCase {
     func testRopeMatchesNaiveOnOddSizes() {
         for (name, table) in kernelVariants() {
             for (images, prefix, gh, gw, heads, hd) in [(1, 0, 1, 1, 1, 4), (2, 5, 3, 5, 3, 16), (1, 1, 2, 7, 2, 12),
-                                                        (3, 5, 4, 4, 6, 64), (1, 2, 5, 3, 1, 36), (2, 5, 1, 9, 4, 8)] {
+                                                        (3, 5, 4, 4, 6, 64), (1, 2, 5, 3, 1, 36), (2, 5, 1, 9, 4, 8),
+                                                        (1, 1, 14, 14, 6, 64), (1, 1, 16, 16, 3, 64), (1, 5, 1, 2, 1, 4)] {
                 let patches = gh * gw, tokens = prefix + patches, d = heads * hd, ld = 3 * d
                 var r = TestRandom(seed: UInt64(images * 97 + tokens * 13 + hd))
                 let input = r.array(images * tokens * ld)
@@ -91,7 +92,7 @@ final class RopeSwiGLUTests: XCTestCase {
 
     func testSwiGLUMatchesNaiveOnOddSizes() {
         for (name, table) in kernelVariants() {
-            for (rows, n) in [(1, 1), (3, 7), (5, 48), (2, 1000), (7, 33), (4, 1536)] {
+            for (rows, n) in [(1, 1), (3, 7), (5, 48), (2, 1000), (7, 33), (4, 1536), (197, 48), (257, 33), (7, 257), (1, 197)] {
                 var r = TestRandom(seed: UInt64(rows * 7 + n))
                 let x = r.array(rows * 2 * n, scale: 6)
                 var want = [Float](repeating: 0, count: rows * n)
