@@ -17,13 +17,16 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CTesseraABI"),
         .target(name: "CTesseraCPU"),
-        .target(name: "TesseraKernelCore",
+        // The int8 dot-product tiles (vpdpbusd, vpmaddubsw), one function per
+        // CPU feature through target attributes; see tessera_int8.h.
+        .target(name: "CTesseraInt8", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "TesseraKernelCore", dependencies: ["CTesseraInt8"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
-        .target(name: "TesseraKernelsPortable", dependencies: ["TesseraKernelCore", "CTesseraCPU"],
+        .target(name: "TesseraKernelsPortable", dependencies: ["TesseraKernelCore", "CTesseraCPU", "CTesseraInt8"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
-        .target(name: "TesseraKernelsAVX2", dependencies: ["TesseraKernelCore", "CTesseraCPU"],
+        .target(name: "TesseraKernelsAVX2", dependencies: ["TesseraKernelCore", "CTesseraCPU", "CTesseraInt8"],
                 swiftSettings: isaFlags("haswell")),
-        .target(name: "TesseraKernelsAVX512", dependencies: ["TesseraKernelCore", "CTesseraCPU"],
+        .target(name: "TesseraKernelsAVX512", dependencies: ["TesseraKernelCore", "CTesseraCPU", "CTesseraInt8"],
                 swiftSettings: isaFlags("skylake-avx512")),
         .target(name: "Tessera",
                 dependencies: ["CTesseraABI", "CTesseraCPU", "TesseraKernelCore",
@@ -48,7 +51,7 @@ let package = Package(
         // The wide kernels' shapes built for AVX2, so that the AVX-512 code
         // paths' logic is checked on machines without AVX-512; in the library
         // too, so that the C and Python tests can run it (TESSERA_ISA only).
-        .target(name: "TesseraKernelsCheck", dependencies: ["TesseraKernelCore", "CTesseraCPU"],
+        .target(name: "TesseraKernelsCheck", dependencies: ["TesseraKernelCore", "CTesseraCPU", "CTesseraInt8"],
                 swiftSettings: isaFlags("haswell")),
         .testTarget(name: "TesseraTests",
                     dependencies: ["Tessera", "TesseraKernelCore", "TesseraKernelsPortable",

@@ -19,6 +19,20 @@ int tessera_cpu_has_avx512(void) {
            __builtin_cpu_supports("avx512vl") && tessera_cpu_has_avx2_fma();
 }
 
+/* CPUID leaf 7: sub-leaf 0 ECX bit 11 is AVX512_VNNI, sub-leaf 1 EAX bit 4
+ * is AVX-VNNI; the register state they need is the AVX-512 / AVX one. */
+int tessera_cpu_has_avx512vnni(void) {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!tessera_cpu_has_avx512() || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (c >> 11) & 1;
+}
+
+int tessera_cpu_has_avxvnni(void) {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!tessera_cpu_has_avx2_fma() || !__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
+    return (a >> 4) & 1;
+}
+
 int tessera_cpu_available(void) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0) {

@@ -21,15 +21,25 @@ public final class KernelTable: @unchecked Sendable {
     public let attention: (AttentionArgs, Int, Int) -> Void
     public let rope: (RopeArgs, Int, Int) -> Void
     public let swiglu: (SwiGLUArgs, Int, Int) -> Void
+    /// The int8 tiles this variant's vectors can finish that the CPU runs,
+    /// the fastest first: chosen by CPU feature (VNNI or not), not by the
+    /// variant's level alone.
+    public let int8Tiles: [Int8Tile]
+    public let int8Gemm: (Int8GemmArgs, Int, Int) -> Void
+    public let quantizeRows: (QuantizeArgs, Int, Int) -> Void
 
     public init(isa: ISA, name: String? = nil, gemmMR: Int, gemmNR: Int,
                 gemm: @escaping (GemmArgs, Int, Int) -> Void,
                 layerNorm: @escaping (LayerNormArgs, Int, Int) -> Void,
                 attention: @escaping (AttentionArgs, Int, Int) -> Void,
                 rope: @escaping (RopeArgs, Int, Int) -> Void,
-                swiglu: @escaping (SwiGLUArgs, Int, Int) -> Void) {
+                swiglu: @escaping (SwiGLUArgs, Int, Int) -> Void,
+                int8Tiles: [Int8Tile],
+                int8Gemm: @escaping (Int8GemmArgs, Int, Int) -> Void,
+                quantizeRows: @escaping (QuantizeArgs, Int, Int) -> Void) {
         self.isa = isa; self.name = name ?? isa.name; self.gemmMR = gemmMR; self.gemmNR = gemmNR
         self.gemm = gemm; self.layerNorm = layerNorm; self.attention = attention
         self.rope = rope; self.swiglu = swiglu
+        self.int8Tiles = int8Tiles; self.int8Gemm = int8Gemm; self.quantizeRows = quantizeRows
     }
 }

@@ -7,7 +7,8 @@ public enum VariantKernels {
     public static let table = KernelTable(
         isa: variantISA, name: variantName, gemmMR: VariantTile.mr, gemmNR: VariantTile.nr,
         gemm: { gemm($0, $1, $2) }, layerNorm: { layerNorm($0, $1, $2) },
-        attention: { attention($0, $1, $2) }, rope: { rope($0, $1, $2) }, swiglu: { swiglu($0, $1, $2) })
+        attention: { attention($0, $1, $2) }, rope: { rope($0, $1, $2) }, swiglu: { swiglu($0, $1, $2) },
+        int8Tiles: variantInt8Tiles, int8Gemm: { int8Gemm($0, $1, $2) }, quantizeRows: { quantizeRows($0, $1, $2) })
 
     @inline(never)
     public static func gemm(_ g: GemmArgs, _ t: Int, _ n: Int) {
@@ -32,6 +33,16 @@ public enum VariantKernels {
     @inline(never)
     public static func swiglu(_ a: SwiGLUArgs, _ t: Int, _ n: Int) {
         swigluPart(VariantVector.self, a, thread: t, of: n)
+    }
+
+    @inline(never)
+    public static func int8Gemm(_ g: Int8GemmArgs, _ t: Int, _ n: Int) {
+        int8GemmPart(VariantVector.self, g, thread: t, of: n)
+    }
+
+    @inline(never)
+    public static func quantizeRows(_ q: QuantizeArgs, _ t: Int, _ n: Int) {
+        quantizeRowsPart(VariantVector.self, q, thread: t, of: n)
     }
 
     /// SiLU, GELU and exp over an array, for the accuracy tests of the vector math.

@@ -10,20 +10,28 @@ protocol VectorFloat: SIMD where Scalar == Float {
     /// multiply and add for the SSE2 width, which has none (a fused form
     /// there would become a libm call per lane).
     static func madd(_ acc: inout Self, _ a: Self, _ b: Self)
+    /// Each lane's integer as a float (vcvtdq2ps).
+    static func convert(_ b: Bits) -> Self
 }
 
 extension SIMD4: VectorFloat where Scalar == Float {
     typealias Bits = SIMD4<Int32>
+    @inline(__always)
+    static func convert(_ b: Bits) -> Self { Self(b) }
     @inline(__always)
     static func madd(_ acc: inout Self, _ a: Self, _ b: Self) { acc += a * b }
 }
 extension SIMD8: VectorFloat where Scalar == Float {
     typealias Bits = SIMD8<Int32>
     @inline(__always)
+    static func convert(_ b: Bits) -> Self { Self(b) }
+    @inline(__always)
     static func madd(_ acc: inout Self, _ a: Self, _ b: Self) { acc.addProduct(a, b) }
 }
 extension SIMD16: VectorFloat where Scalar == Float {
     typealias Bits = SIMD16<Int32>
+    @inline(__always)
+    static func convert(_ b: Bits) -> Self { Self(b) }
     @inline(__always)
     static func madd(_ acc: inout Self, _ a: Self, _ b: Self) { acc.addProduct(a, b) }
 }
@@ -42,5 +50,24 @@ extension VectorFloat {
     @inline(__always)
     func store(_ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self)
+    }
+}
+
+extension VectorFloat {
+    @inline(__always)
+    static func loadBits(_ p: UnsafePointer<Int32>) -> Bits {
+        UnsafeRawPointer(p).loadUnaligned(as: Bits.self)
+    }
+
+    @inline(__always)
+    static func loadBits(_ p: UnsafeMutablePointer<Int32>) -> Bits {
+        UnsafeRawPointer(p).loadUnaligned(as: Bits.self)
+    }
+
+    /// Stores the low byte of each lane's bit pattern (vpmovdb).
+    @inline(__always)
+    static func storeLowBytes(_ v: Self, _ p: UnsafeMutablePointer<UInt8>) {
+        let bits = unsafeBitCast(v, to: Bits.self)
+        for l in 0..<scalarCount { p[l] = UInt8(truncatingIfNeeded: bits[l]) }
     }
 }

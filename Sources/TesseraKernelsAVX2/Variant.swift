@@ -1,3 +1,4 @@
+import CTesseraCPU
 import TesseraKernelCore
 
 // AVX2 + FMA (`-target-cpu haswell`): 8-float vectors; a 6 × 16 GEMM tile
@@ -6,3 +7,7 @@ typealias VariantVector = SIMD8<Float>
 typealias VariantTile = Kernel6x2<VariantVector>
 let variantName: String? = nil
 let variantISA = KernelTable.ISA.avx2
+
+// int8: 16-column tiles (two ymm per row): AVX-VNNI where the CPU has it
+// (Intel since Alder Lake, with or without AVX-512), else vpmaddubsw.
+let variantInt8Tiles: [Int8Tile] = (tessera_cpu_has_avxvnni() != 0 ? [Int8Tile.avxVNNI] : []) + [Int8Tile.avx2]

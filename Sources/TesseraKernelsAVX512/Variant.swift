@@ -1,3 +1,4 @@
+import CTesseraCPU
 import TesseraKernelCore
 
 // AVX-512 F/BW/VL (`-target-cpu skylake-avx512`): 16-float vectors; a
@@ -7,3 +8,6 @@ typealias VariantVector = SIMD16<Float>
 typealias VariantTile = Kernel12x2<VariantVector>
 let variantName: String? = nil
 let variantISA = KernelTable.ISA.avx512
+
+// int8: 12 × 32 tiles (two zmm of int32 per row), with VNNI where the CPU has it.
+let variantInt8Tiles: [Int8Tile] = (tessera_cpu_has_avx512vnni() != 0 ? [Int8Tile.avx512VNNI] : []) + [Int8Tile.avx512BW]

@@ -1,3 +1,4 @@
+import CTesseraCPU
 import TesseraKernelCore
 
 // The AVX-512 variant's shapes (16-float vectors, 12 × 32 tile) compiled for
@@ -8,3 +9,6 @@ typealias VariantVector = SIMD16<Float>
 typealias VariantTile = Kernel12x2<VariantVector>
 let variantName: String? = "avx512-on-avx2"
 let variantISA = KernelTable.ISA.avx2
+
+// int8: the AVX-512 VNNI tile's 12 × 32 shape, vpdpbusd emulated exactly.
+let variantInt8Tiles: [Int8Tile] = [Int8Tile.check]

@@ -1,3 +1,4 @@
+import CTesseraCPU
 import TesseraKernelCore
 
 // Baseline x86-64 (SSE2), for CPUs without AVX2: 4-float vectors; a 6 × 8
@@ -6,3 +7,6 @@ typealias VariantVector = SIMD4<Float>
 typealias VariantTile = Kernel6x2<VariantVector>
 let variantName: String? = nil
 let variantISA = KernelTable.ISA.portable
+
+// int8: a 4 × 8 tile in plain C.
+let variantInt8Tiles: [Int8Tile] = [Int8Tile.portable]

@@ -1,0 +1,41 @@
+/* int8 GEMM tiles: the integer dot products Swift's SIMD types cannot spell
+ * (vpdpbusd, vpmaddubsw), one function per CPU feature. Everything else of
+ * the int8 GEMM (the loops, dequantization, epilogue) is Swift.
+ *
+ * A tile computes out[r][c] = sum over k < kp of a[r][k] * b[c][k] in int32
+ * for MR rows and NR columns:
+ * - a: MR rows of unsigned bytes, lda bytes apart, kp (a multiple of 4) deep;
+ * - b: packed weights (signed bytes), 16-column panels, each kp * 16 bytes:
+ *   for each group of 4 k, 16 columns x 4 bytes. `b` points at the tile's
+ *   first column in its panel; the tile's second half of columns starts at
+ *   b + bnext (the next panel for a 32-wide tile, +32 bytes for 16 wide,
+ *   +16 for 8 wide);
+ * - out: MR rows of NR int32, ldo apart.
+ * Sums are exact: |a·b| <= 255 * 128 * kp stays below 2^31 for kp < 65536.
+ * Tiles whose name says "7bit" need a[r][k] <= 127 (vpmaddubsw saturates
+ * its int16 pair sums otherwise). Internal: hidden from the library's exports. */
+#ifndef TESSERA_INT8_H
+#define TESSERA_INT8_H
+#include <stddef.h>
+#include <stdint.h>
+#define TESSERA_INT8_HIDDEN __attribute__((visibility("hidden")))
+
+typedef void (*tessera_i8_tile_fn)(ptrdiff_t kp, const uint8_t *a, ptrdiff_t lda, const int8_t *b,
+                                   ptrdiff_t bnext, int32_t *out, ptrdiff_t ldo);
+
+/* 12 x 32: AVX-512 VNNI (vpdpbusd zmm). */
+TESSERA_INT8_HIDDEN void tessera_i8_tile_avx512vnni_12x32(ptrdiff_t, const uint8_t *, ptrdiff_t, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
+/* 12 x 32: AVX-512 BW without VNNI (vpmaddubsw + vpmaddwd), 7-bit a. */
+TESSERA_INT8_HIDDEN void tessera_i8_tile_avx512bw_7bit_12x32(ptrdiff_t, const uint8_t *, ptrdiff_t, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
+/* 6 x 16: AVX-VNNI (vpdpbusd ymm). */
+TESSERA_INT8_HIDDEN void tessera_i8_tile_avxvnni_6x16(ptrdiff_t, const uint8_t *, ptrdiff_t, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
+/* 4 x 16: AVX2 without VNNI (vpmaddubsw + vpmaddwd), 7-bit a. */
+TESSERA_INT8_HIDDEN void tessera_i8_tile_avx2_7bit_4x16(ptrdiff_t, const uint8_t *, ptrdiff_t, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
+/* 12 x 32 with AVX2 only: the AVX-512 VNNI tile's loops, with vpdpbusd
+ * computed exactly from 16-bit products on pairs of ymm. Never chosen for
+ * speed; it lets machines without AVX-512 run the 12 x 32 tile's logic. */
+TESSERA_INT8_HIDDEN void tessera_i8_tile_check_12x32(ptrdiff_t, const uint8_t *, ptrdiff_t, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
+/* 4 x 8: plain C at the baseline (SSE2). */
+TESSERA_INT8_HIDDEN void tessera_i8_tile_portable_4x8(ptrdiff_t, const uint8_t *, ptrdiff_t, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
+
+#endif

@@ -1,0 +1,179 @@
+import CTesseraInt8
+
+/// One int8 tile of the CPU (see `tessera_int8.h`): what it computes, how
+/// wide, and how many levels the activations may use (255, or 127 where
+/// vpmaddubsw's int16 pair sums would otherwise saturate).
+public struct Int8Tile: Sendable {
+    public let name: String
+    public let mr: Int
+    public let nr: Int
+    public let levels: Int
+    public let run: tessera_i8_tile_fn
+
+    public init(name: String, mr: Int, nr: Int, levels: Int, run: tessera_i8_tile_fn) {
+        self.name = name; self.mr = mr; self.nr = nr; self.levels = levels; self.run = run
+    }
+
+    /// Rows of A every quantized buffer is padded to a multiple of: a
+    /// multiple of every tile's mr (12, 6 and 4), so that a tile never reads
+    /// past the buffer.
+    public static let rowQuantum = 12
+
+    /// Offset from a tile's first column to its second half in packed B.
+    @inlinable
+    public func halfOffset(col: Int, depth kp: Int) -> Int {
+        Int8Layout.columnOffset(col + nr / 2, depth: kp) - Int8Layout.columnOffset(col, depth: kp)
+    }
+}
+
+/// Layout of int8 GEMM operands.
+///
+/// Weights: per output channel, symmetric (q = round(w / s), |q| ≤ 127,
+/// s = max|w| / 127), packed in panels of 16 columns; a panel holds, for each
+/// group of 4 k, 16 columns × 4 bytes (what vpdpbusd multiplies per lane).
+/// The depth is padded with zeros to `kp`, a multiple of 4; the panel count
+/// is even, so that a 32-wide tile never reads past it.
+///
+/// Activations: per row, asymmetric, unsigned: x ≈ scale · (q − zero), with
+/// 0 in the range exactly; rows `lda` bytes apart, `kp` deep.
+public enum Int8Layout {
+    @inlinable public static func depth(_ k: Int) -> Int { (k + 3) / 4 * 4 }
+
+    /// Bytes between quantized rows: the depth, rounded to a cache line.
+    @inlinable public static func rowBytes(_ k: Int) -> Int { (k + 63) / 64 * 64 }
+
+    @inlinable public static func paddedColumns(_ n: Int) -> Int { (n + 31) / 32 * 32 }
+
+    @inlinable public static func packedBytes(n: Int, k: Int) -> Int { paddedColumns(n) * depth(k) }
+
+    @inlinable
+    public static func columnOffset(_ col: Int, depth kp: Int) -> Int {
+        (col / 16) * kp * 16 + (col % 16) * 4
+    }
+
+    /// Rows padded for the tiles (see `Int8Tile.rowQuantum`).
+    @inlinable public static func paddedRows(_ m: Int) -> Int {
+        (m + Int8Tile.rowQuantum - 1) / Int8Tile.rowQuantum * Int8Tile.rowQuantum
+    }
+
+    /// Floats of a quantized activation buffer for m rows of depth k:
+    /// per row a scale (Float) and a zero point (Int32), then the bytes.
+    @inlinable public static func activationFloats(m: Int, k: Int) -> Int {
+        let rows = paddedRows(m)
+        return 2 * rows + rows * rowBytes(k) / 4
+    }
+
+    /// Quantizes W [N, K] (W[n][k] read through `weight`) into `packed`
+    /// (`packedBytes`), with each column's scale and the sum of its q
+    /// (`paddedColumns` each; zero past N).
+    public static func quantizeWeights(n: Int, k: Int, weight: (Int, Int) -> Float,
+                                       packed: UnsafeMutablePointer<Int8>,
+                                       scales: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Int32>) {
+        let kp = depth(k), np = paddedColumns(n)
+        packed.update(repeating: 0, count: np * kp)
+        scales.update(repeating: 0, count: np)
+        sums.update(repeating: 0, count: np)
+        for c in 0..<n {
+            var amax: Float = 0
+            for kk in 0..<k { amax = max(amax, abs(weight(c, kk))) }
+            let s: Float = amax > 0 ? amax / 127 : 1
+            var sum: Int32 = 0
+            let base = packed + columnOffset(c, depth: kp)
+            for kk in 0..<k {
+                let q = Int8(max(-127, min(127, (weight(c, kk) / s).rounded(.toNearestOrEven))))
+                base[(kk / 4) * 64 + kk % 4] = q
+                sum += Int32(q)
+            }
+            scales[c] = s
+            sums[c] = sum
+        }
+    }
+}
+
+/// A quantized Linear weight, as the int8 GEMM takes it.
+public struct Int8Weights {
+    public let packed: UnsafePointer<Int8>
+    public let scales: UnsafePointer<Float>
+    public let sums: UnsafePointer<Int32>
+    public init(packed: UnsafePointer<Int8>, scales: UnsafePointer<Float>, sums: UnsafePointer<Int32>) {
+        self.packed = packed; self.scales = scales; self.sums = sums
+    }
+}
+
+/// Rows of activations to quantize (see `Int8Layout`): x [rows, k] →
+/// `buffer` (scales, zero points, then bytes for `paddedRows(rows)` rows;
+/// padding rows are zero).
+public struct QuantizeArgs {
+    public var x: UnsafePointer<Float>
+    public var ldx: Int
+    public var rows: Int
+    public var k: Int
+    public var levels: Int
+    public var buffer: UnsafeMutablePointer<Float>
+
+    public init(x: UnsafePointer<Float>, ldx: Int, rows: Int, k: Int, levels: Int, buffer: UnsafeMutablePointer<Float>) {
+        self.x = x; self.ldx = ldx; self.rows = rows; self.k = k; self.levels = levels; self.buffer = buffer
+    }
+}
+
+/// A quantized activation buffer's parts.
+public struct Int8Rows {
+    public let scales: UnsafeMutablePointer<Float>
+    public let zeros: UnsafeMutablePointer<Int32>
+    public let bytes: UnsafeMutablePointer<UInt8>
+    public let ld: Int
+
+    @inlinable
+    public init(_ buffer: UnsafeMutablePointer<Float>, rows m: Int, k: Int) {
+        let rows = Int8Layout.paddedRows(m)
+        scales = buffer
+        zeros = UnsafeMutableRawPointer(buffer + rows).assumingMemoryBound(to: Int32.self)
+        bytes = UnsafeMutableRawPointer(buffer + 2 * rows).assumingMemoryBound(to: UInt8.self)
+        ld = Int8Layout.rowBytes(k)
+    }
+}
+
+/// One int8 GEMM: C = epilogue(dequantize(A_q · B_qᵀ)), A quantized by rows
+/// (`QuantizeArgs`' buffer), B by columns (`Int8Weights`).
+public struct Int8GemmArgs {
+    public var m: Int, n: Int, k: Int
+    public var a: UnsafePointer<Float>
+    public var b: Int8Weights
+    public var tile: Int8Tile
+    public var c: UnsafeMutablePointer<Float>
+    public var ldc: Int
+    public var epilogue: GemmEpilogue
+    /// Rows of A per block, so that the block stays in L2 while the tiles
+    /// sweep the weights.
+    public var rowBlock: Int
+    /// Per-thread scratch for one tile of int32 sums.
+    public var scratch: UnsafeMutablePointer<Float>
+    public var scratchStride: Int
+    public var counter: UnsafeMutablePointer<Int>?
+
+    public init(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: Int8Weights, tile: Int8Tile, c: UnsafeMutablePointer<Float>, ldc: Int,
+                epilogue: GemmEpilogue, rowBlock: Int, scratch: UnsafeMutablePointer<Float>, scratchStride: Int,
+                counter: UnsafeMutablePointer<Int>? = nil) {
+        self.m = m; self.n = n; self.k = k; self.a = a; self.b = b; self.tile = tile; self.c = c; self.ldc = ldc
+        self.epilogue = epilogue; self.rowBlock = rowBlock; self.scratch = scratch
+        self.scratchStride = scratchStride; self.counter = counter
+    }
+
+    /// Floats of scratch a thread needs (a 12 × 32 tile of int32).
+    public static let scratchFloats = 12 * 32
+}
+
+extension Int8Tile {
+    public static let avx512VNNI = Int8Tile(name: "avx512-vnni 12x32", mr: 12, nr: 32, levels: 255,
+                                            run: tessera_i8_tile_avx512vnni_12x32)
+    public static let avx512BW = Int8Tile(name: "avx512-bw 12x32 7-bit", mr: 12, nr: 32, levels: 127,
+                                          run: tessera_i8_tile_avx512bw_7bit_12x32)
+    public static let avxVNNI = Int8Tile(name: "avx-vnni 6x16", mr: 6, nr: 16, levels: 255,
+                                         run: tessera_i8_tile_avxvnni_6x16)
+    public static let avx2 = Int8Tile(name: "avx2 4x16 7-bit", mr: 4, nr: 16, levels: 127,
+                                      run: tessera_i8_tile_avx2_7bit_4x16)
+    public static let check = Int8Tile(name: "vnni-on-avx2 12x32", mr: 12, nr: 32, levels: 255,
+                                       run: tessera_i8_tile_check_12x32)
+    public static let portable = Int8Tile(name: "portable 4x8", mr: 4, nr: 8, levels: 255,
+                                          run: tessera_i8_tile_portable_4x8)
+}

@@ -1,0 +1,98 @@
+import TesseraKernelCore
+
+/// Quantizes rows of activations to unsigned bytes (see `Int8Layout`).
+/// Threads split the rows statically; a row's bytes depend on the row only
+/// (min and max are exact in any order; q = round(x / scale) + zero, clamped,
+/// multiply and add unfused, rounded to nearest even), so every variant and
+/// thread count writes the same bytes.
+func quantizeRowsPart<V: VectorFloat>(_: V.Type, _ q: QuantizeArgs, thread t: Int, of nt: Int) {
+    let padded = Int8Layout.paddedRows(q.rows)
+    let out = Int8Rows(q.buffer, rows: q.rows, k: q.k)
+    let w = V.scalarCount, kv = q.k - q.k % w
+    let levels = Float(q.levels)
+    for r in (t * padded / nt)..<((t + 1) * padded / nt) {
+        let dst = out.bytes + r * out.ld
+        guard r < q.rows else {
+            dst.update(repeating: 0, count: out.ld)
+            out.scales[r] = 0; out.zeros[r] = 0
+            continue
+        }
+        let x = q.x + r * q.ldx
+        var lo = V(repeating: 0), hi = V(repeating: 0)
+        var i = 0
+        while i < kv {
+            let v = V.load(x + i)
+            lo = pointwiseMin(lo, v); hi = pointwiseMax(hi, v)
+            i += w
+        }
+        var mn = lo.min(), mx = hi.max()
+        while i < q.k { mn = min(mn, x[i]); mx = max(mx, x[i]); i += 1 }
+        let scale = mx > mn ? (mx - mn) / levels : 1
+        let inv = 1 / scale
+        let zero = min(levels, max(0, (-mn * inv).rounded(.toNearestOrEven)))
+        out.scales[r] = scale
+        out.zeros[r] = Int32(zero)
+        // Adding 1.5 · 2²³ leaves round-to-nearest-even(v) in the low bits.
+        let vi = V(repeating: inv), vz = V(repeating: zero), vl = V(repeating: levels)
+        let magic = V(repeating: 12_582_912), zeroV = V(repeating: 0)
+        i = 0
+        while i < kv {
+            let v = pointwiseMin(pointwiseMax(V.load(x + i) * vi + vz, zeroV), vl) + magic
+            V.storeLowBytes(v, dst + i)
+            i += w
+        }
+        while i < q.k {
+            let v = min(max(x[i] * inv + zero, 0), levels) + 12_582_912
+            dst[i] = UInt8(truncatingIfNeeded: v.bitPattern)
+            i += 1
+        }
+        if q.k < out.ld { (dst + q.k).update(repeating: 0, count: out.ld - q.k) }
+    }
+}
+
+/// The int8 GEMM loop around a tile: chunks of column slivers (from the
+/// shared counter), blocks of rows, slivers, row tiles. Each tile's int32
+/// sums are dequantized, x = sa · sb · (Σ qa·qb − za · Σ qb), and finished
+/// by the float GEMM's epilogue (bias, GELU, layer scale, residual). Sums
+/// are exact, so results are bit-identical for any number of threads.
+func int8GemmPart<V: VectorFloat>(_: V.Type, _ g: Int8GemmArgs, thread t: Int, of nt: Int) {
+    let tile = g.tile
+    let mr = tile.mr, nr = tile.nr, w = V.scalarCount
+    precondition(nr == 2 * w, "int8 tile \(tile.name) does not fit \(w)-lane vectors")
+    let slivers = (g.n + nr - 1) / nr
+    if g.m == 0 || slivers == 0 { return }
+    let kp = Int8Layout.depth(g.k)
+    let a = Int8Rows(UnsafeMutablePointer(mutating: g.a), rows: g.m, k: g.k)
+    let acc = UnsafeMutableRawPointer(g.scratch + t * g.scratchStride).assumingMemoryBound(to: Int32.self)
+    let chunk = nt > 1 && g.counter != nil ? max(1, (slivers + 16 * nt - 1) / (16 * nt)) : (slivers + nt - 1) / nt
+    let rowBlock = max(mr, g.rowBlock / mr * mr)
+    var units = WorkUnits((slivers + chunk - 1) / chunk, counter: g.counter, thread: t, of: nt)
+    while let u = units.next() {
+        let s0 = u * chunk, s1 = min(slivers, s0 + chunk)
+        var m0 = 0
+        while m0 < g.m {
+            let m1 = min(g.m, m0 + rowBlock)
+            for s in s0..<s1 {
+                let col = s * nr, cols = min(nr, g.n - col)
+                let b = g.b.packed + Int8Layout.columnOffset(col, depth: kp)
+                let half = tile.halfOffset(col: col, depth: kp)
+                // Scales and sums are padded to whole tiles (zeros).
+                let sb0 = V.load(g.b.scales + col), sb1 = V.load(g.b.scales + col + w)
+                let qb0 = V.loadBits(g.b.sums + col), qb1 = V.loadBits(g.b.sums + col + w)
+                var row = m0
+                while row < m1 {
+                    tile.run(kp, a.bytes + row * a.ld, a.ld, b, half, acc, nr)
+                    for r in 0..<min(mr, g.m - row) {
+                        let za = V.Bits(repeating: a.zeros[row + r]), sa = V(repeating: a.scales[row + r])
+                        let x0 = V.convert(V.loadBits(acc + r * nr) &- za &* qb0) * (sa * sb0)
+                        let x1 = V.convert(V.loadBits(acc + r * nr + w) &- za &* qb1) * (sa * sb1)
+                        finishRow(x0, x1, g.c + (row + r) * g.ldc + col, cols: cols, first: true, last: true,
+                                  g.epilogue, row: row + r, col: col)
+                    }
+                    row += mr
+                }
+            }
+            m0 = m1
+        }
+    }
+}

@@ -1,0 +1,1 @@
+../TesseraKernelSource/Int8Gemm.swift
