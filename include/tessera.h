@@ -17,7 +17,9 @@
  *    program built against an older tessera.h keeps working with a newer
  *    library, and the other way round:
  *      - options a caller passes in (tessera_session_options) come from
- *        *_default_options() or are zeroed with struct_size set. Any
+ *        tessera_session_options_init() (or the older
+ *        tessera_session_default_options()) or are zeroed with struct_size
+ *        set. Any
  *        struct_size from the end of the first field after struct_size up to
  *        65536 is accepted: fields past (or cut by) the caller's struct_size
  *        take their defaults, and a longer struct (a newer header) is
@@ -41,9 +43,9 @@ extern "C" {
 #endif
 
 #define TESSERA_VERSION_MAJOR 0
-#define TESSERA_VERSION_MINOR 2
+#define TESSERA_VERSION_MINOR 3
 #define TESSERA_VERSION_PATCH 0
-#define TESSERA_VERSION_STRING "0.2.0"
+#define TESSERA_VERSION_STRING "0.3.0"
 
 typedef int32_t tessera_status;
 #define TESSERA_OK                    0
@@ -78,6 +80,19 @@ typedef int32_t tessera_isa;
 #define TESSERA_ISA_PORTABLE  1  /* baseline x86-64 (SSE2) */
 #define TESSERA_ISA_AVX2      2  /* AVX2 + FMA */
 #define TESSERA_ISA_AVX512    3  /* AVX-512 F/BW/VL */
+
+/* Arithmetic of a session (tessera_session_options.precision). */
+typedef int32_t tessera_precision;
+#define TESSERA_PRECISION_FP32  0 /* everything in fp32, as the reference implementations */
+#define TESSERA_PRECISION_INT8  1 /* every block's qkv, proj, fc1 and fc2 in int8: weights
+                                     symmetric per output channel (made once per model, from
+                                     its fp32 weights, at its first int8 session), activations
+                                     asymmetric per token, quantized at run time; sums in
+                                     int32, dequantized in the GEMM epilogue. Attention,
+                                     norms, the patch embedding and the heads stay fp32. The
+                                     int8 kernel is chosen by CPU feature (AVX-512 VNNI,
+                                     AVX-VNNI, AVX2, baseline); tessera_session_info names it.
+                                     Accuracy against fp32: README, "int8". */
 
 /* Outputs. */
 typedef int32_t tessera_output;
@@ -163,13 +178,31 @@ typedef struct tessera_session_options {
     uint64_t layers_mask;        /* bit k: keep block k's output (TESSERA_OUTPUT_LAYER(k)) */
     size_t max_arena_bytes;      /* 0 = no cap; otherwise creation fails beyond it */
     tessera_isa isa;             /* TESSERA_ISA_AUTO or a lower variant to force */
-    /* Added in 0.2.0 where 0.1.0 had padding, so the struct keeps its 48
-     * bytes (tessera_session_default_options returns it by value; fields
-     * added later go after byte 48, and that function will keep returning
-     * this layout). A 0.1.0 caller's struct, from that function or zeroed
-     * as the rules above ask, has 0 here: every final output. */
+    /* Added in 0.2.0 where 0.1.0 had padding, so that the first 48 bytes
+     * are the 0.1.0 struct. A 0.1.0 caller's struct, from
+     * tessera_session_default_options or zeroed as the rules above ask,
+     * has 0 here: every final output. */
     uint32_t outputs;            /* 0 = every final output; see TESSERA_OUTPUTS_EXPLICIT */
+    /* Added in 0.3.0, after byte 48. */
+    tessera_precision precision; /* TESSERA_PRECISION_FP32 (0, the default) or _INT8 */
+    int32_t reserved;            /* 0 */
 } tessera_session_options;
+
+/* The first 48 bytes of tessera_session_options: what
+ * tessera_session_default_options returns by value to programs built against
+ * 0.1 and 0.2 (a by-value struct cannot grow without overrunning their
+ * copy). */
+typedef struct tessera_session_options_48 {
+    size_t struct_size;
+    int32_t batch;
+    int32_t height;
+    int32_t width;
+    int32_t num_threads;
+    uint64_t layers_mask;
+    size_t max_arena_bytes;
+    tessera_isa isa;
+    uint32_t outputs;
+} tessera_session_options_48;
 
 /* What a session really runs, from tessera_session_get_info. */
 typedef struct tessera_session_info {
@@ -190,6 +223,10 @@ typedef struct tessera_session_info {
     int32_t num_layers;          /* blocks the model has */
     int32_t num_tokens;          /* tokens per image */
     int32_t num_ops;             /* steps of the session's plan */
+    /* Added in 0.3.0. */
+    tessera_precision precision; /* what the blocks' Linear layers run in */
+    char int8_kernel[32];        /* the int8 tile, e.g. "avx512-vnni 12x32"; "" for fp32 */
+    size_t int8_weight_bytes;    /* the model's int8 weights (made at its first int8 session) */
 } tessera_session_info;
 
 /* The library's version, "MAJOR.MINOR.PATCH". */
@@ -210,7 +247,22 @@ tessera_status tessera_model_get_info(const tessera_model *model,
 /* Class label i from config.json's id2label, or NULL. Valid while the model lives. */
 const char *tessera_model_label(const tessera_model *model, int32_t index);
 
-tessera_session_options tessera_session_default_options(void);
+/* Fills *options with the defaults (batch 1, the trained size, every core,
+ * every final output, fp32) for a struct of struct_size bytes, which is
+ * sizeof(tessera_session_options) of the caller's header; sets struct_size. */
+tessera_status tessera_session_options_init(tessera_session_options *options, size_t struct_size);
+
+/* The defaults by value. Built against this header, the call is the inline
+ * function below (tessera_session_options_init). The library's symbol of
+ * this name keeps returning the 48-byte 0.1/0.2 struct, for programs built
+ * against those headers. */
+tessera_session_options_48 tessera_session_default_options(void);
+static inline tessera_session_options tessera_session_default_options_current(void) {
+    tessera_session_options o;
+    tessera_session_options_init(&o, sizeof o);
+    return o;
+}
+#define tessera_session_default_options() tessera_session_default_options_current()
 /* options may be NULL for the defaults. */
 tessera_status tessera_session_create(const tessera_model *model,
                                       const tessera_session_options *options,

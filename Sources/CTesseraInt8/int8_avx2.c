@@ -16,6 +16,9 @@
 #define TILE_ATTR __attribute__((target("avx2,avxvnni")))
 #define VDOT(acc, x, y) _mm256_dpbusd_avx_epi32((acc), (x), (y))
 #include "int8_tile_body.h"
+#define PROBE_FN tessera_i8_probe_avxvnni
+#include "int8_probe_body.h"
+#undef PROBE_FN
 #undef MR
 #undef TILE_FN
 #undef TILE_ATTR
@@ -27,6 +30,9 @@
 #define TILE_ATTR __attribute__((target("avx2")))
 #define VDOT(acc, x, y) _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((x), (y)), _mm256_set1_epi16(1)))
 #include "int8_tile_body.h"
+#define PROBE_FN tessera_i8_probe_avx2
+#include "int8_probe_body.h"
+#undef PROBE_FN
 #undef MR
 #undef TILE_FN
 #undef TILE_ATTR

@@ -14,6 +14,9 @@
 #define TILE_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 #define VDOT(acc, x, y) _mm512_dpbusd_epi32((acc), (x), (y))
 #include "int8_tile_body.h"
+#define PROBE_FN tessera_i8_probe_avx512vnni
+#include "int8_probe_body.h"
+#undef PROBE_FN
 #undef TILE_FN
 #undef TILE_ATTR
 #undef VDOT
@@ -24,3 +27,5 @@
 #define TILE_ATTR __attribute__((target("avx512f,avx512bw,avx512vl")))
 #define VDOT(acc, x, y) _mm512_add_epi32((acc), _mm512_madd_epi16(_mm512_maddubs_epi16((x), (y)), _mm512_set1_epi16(1)))
 #include "int8_tile_body.h"
+#define PROBE_FN tessera_i8_probe_avx512bw
+#include "int8_probe_body.h"

@@ -17,7 +17,7 @@ enum BenchCommand {
                   OptionSpec(name: "--runs", value: "N", help: "timed runs (default 10)"),
                   OptionSpec(name: "--warmup", value: "N", help: "untimed runs first (default 2)"),
                   OptionSpec(name: "--layer", value: "K", help: "ask for block K's output alone (the run stops after\nblock K) instead of every output"),
-                  CommonOptions.isa],
+                  CommonOptions.isa, CommonOptions.precision],
         minPositionals: 1, maxPositionals: 1)
 
     static func run(_ args: ParsedArguments) throws {
@@ -38,7 +38,7 @@ enum BenchCommand {
             input[i] = UInt8(truncatingIfNeeded: state)
         }
         print("model \(model.path): \(Names.family(model.info.family)) \(cString(model.info.architecture)), \(grouped(Int(model.info.num_parameters))) parameters")
-        print("input \(batch)x\(session.height)x\(session.width), threads \(info.num_threads)\(settings.threads == 0 ? " (auto)" : ""), kernels \(cString(info.isa_name)), GEMM kc \(info.gemm_kc) mc \(info.gemm_mc) (\(cString(info.blocking_source))), arena \(bytesText(Int(info.arena_bytes)))")
+        print("input \(batch)x\(session.height)x\(session.width), threads \(info.num_threads)\(settings.threads == 0 ? " (auto)" : ""), kernels \(cString(info.isa_name))\(info.precision == TESSERA_PRECISION_INT8 ? ", int8 (\(cString(info.int8_kernel)))" : ""), GEMM kc \(info.gemm_kc) mc \(info.gemm_mc) (\(cString(info.blocking_source))), arena \(bytesText(Int(info.arena_bytes)))")
         print("runs \(info.blocks_run) of \(info.num_layers) blocks, \(info.num_ops) steps\(info.outputs == 0 ? ", no final norm or head" : "")")
         for _ in 0..<warmup { try session.run(rgb8: input, images: batch) }
         var times: [Double] = []

@@ -9,6 +9,8 @@ enum CommonOptions {
                                     help: "worker threads (default 0: the cores this process may use)")
     static let isa = OptionSpec(name: "--isa", value: "NAME",
                                 help: "kernels: auto (default), portable, avx2 or avx512")
+    static let precision = OptionSpec(name: "--precision", value: "P",
+                                      help: "fp32 (default) or int8: qkv, proj, fc1 and fc2 in int8\n(weights per channel, activations per token)")
     static let resample = OptionSpec(name: "--resample", value: "FILTER", help: ResizePolicy.helpText)
     static let crop = OptionSpec(name: "--crop", value: nil,
                                  help: "keep the aspect ratio: resize the shorter side to cover\nthe input size and crop the center (default: stretch)")
@@ -23,6 +25,11 @@ enum CommonOptions {
         s.width = size.width
         s.threads = try args.int("--threads", default: 0, min: 0, max: 1024)
         if let isa = args.string("--isa") { s.isa = try Names.parseISA(isa) }
+        switch args.string("--precision")?.lowercased() {
+        case nil, "fp32": s.precision = TESSERA_PRECISION_FP32
+        case "int8": s.precision = TESSERA_PRECISION_INT8
+        case let other?: throw CLIError.usage("--precision \(other): expected fp32 or int8")
+        }
         return s
     }
 

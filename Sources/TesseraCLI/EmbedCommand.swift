@@ -26,7 +26,7 @@ enum EmbedCommand {
                   OptionSpec(name: "--strict", value: nil, help: "stop at the first file that is not a readable PNG or JPEG\n(default: skip it and report it)"),
                   OptionSpec(name: "--layer", value: "K", help: "embed block K's tokens (0-based, before the final norm)"),
                   OptionSpec(name: "--pool", value: "cls|mean", help: "the CLS token (default) or the mean of the patch tokens"),
-                  CommonOptions.threads, CommonOptions.isa, CommonOptions.resample, CommonOptions.crop, CommonOptions.modelResize],
+                  CommonOptions.threads, CommonOptions.isa, CommonOptions.precision, CommonOptions.resample, CommonOptions.crop, CommonOptions.modelResize],
         minPositionals: 2, maxPositionals: 2)
 
     /// FILE.npy -> FILE.txt; anything else gets ".txt" appended.

@@ -62,6 +62,7 @@ struct SessionSettings {
     var width = 0
     var threads = 0
     var isa: tessera_isa = TESSERA_ISA_AUTO
+    var precision: tessera_precision = TESSERA_PRECISION_FP32
     /// Bit k: keep block k's output.
     var layersMask: UInt64 = 0
     /// tessera_session_options.outputs: 0 for every final output.
@@ -87,12 +88,13 @@ final class InferenceSession {
     let width: Int
 
     init(model: LoadedModel, settings s: SessionSettings) throws {
-        var options = tessera_session_default_options()
+        var options = tessera_session_default_options_current()
         options.batch = Int32(s.batch)
         options.height = Int32(s.height)
         options.width = Int32(s.width)
         options.num_threads = Int32(s.threads)
         options.isa = s.isa
+        options.precision = s.precision
         options.layers_mask = s.layersMask
         options.outputs = s.outputs
         var handle: OpaquePointer?

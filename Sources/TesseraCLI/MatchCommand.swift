@@ -20,7 +20,7 @@ enum MatchCommand {
                   OptionSpec(name: "--max-lines", value: "N", help: "draw at most N lines, the most similar pairs (default 200)"),
                   OptionSpec(name: "--layer", value: "K", help: "match the patch tokens of block K (0-based, before the final norm)\ninstead of the final ones; middle blocks often match better"),
                   OptionSpec(name: "--rectified", value: nil, help: "the pair is a rectified stereo pair: also count the matches that\nare geometrically right (same patch row ±1, disparity ≥ 0)"),
-                  CommonOptions.threads, CommonOptions.isa, CommonOptions.resample, CommonOptions.crop, CommonOptions.modelResize],
+                  CommonOptions.threads, CommonOptions.isa, CommonOptions.precision, CommonOptions.resample, CommonOptions.crop, CommonOptions.modelResize],
         minPositionals: 3, maxPositionals: 3)
 
     static func run(_ args: ParsedArguments) throws {

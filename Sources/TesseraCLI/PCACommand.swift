@@ -19,7 +19,7 @@ enum PCACommand {
         options: [OptionSpec(name: "--out", value: "FILE.png", help: "where to write the picture (required)", aliases: ["-o"]),
                   OptionSpec(name: "--size", value: "HxW", help: "input size, a multiple of the patch size; one number\nfor a square (default 448)"),
                   OptionSpec(name: "--layer", value: "K", help: "block K's tokens (0-based, before the final norm); the run\nstops after block K"),
-                  CommonOptions.threads, CommonOptions.isa, CommonOptions.resample, CommonOptions.crop, CommonOptions.modelResize],
+                  CommonOptions.threads, CommonOptions.isa, CommonOptions.precision, CommonOptions.resample, CommonOptions.crop, CommonOptions.modelResize],
         minPositionals: 2, maxPositionals: 2)
 
     static func run(_ args: ParsedArguments) throws {

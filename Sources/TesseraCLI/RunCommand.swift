@@ -19,7 +19,7 @@ enum RunCommand {
         options: [CommonOptions.size,
                   OptionSpec(name: "--top", value: "K", help: "classes to print per image (default 5)", aliases: ["-k"]),
                   OptionSpec(name: "--values", value: "N", help: "embedding values to print (default 8)"),
-                  CommonOptions.threads, CommonOptions.isa, CommonOptions.resample, CommonOptions.crop, CommonOptions.modelResize],
+                  CommonOptions.threads, CommonOptions.isa, CommonOptions.precision, CommonOptions.resample, CommonOptions.crop, CommonOptions.modelResize],
         minPositionals: 2, maxPositionals: nil,
         notes: "Images are resized with PIL-style antialiased bicubic (Image.resize BICUBIC) by default.")
 

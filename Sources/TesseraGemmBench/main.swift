@@ -112,6 +112,71 @@ if args.contains("--tune") {
     exit(0)
 }
 
+// --int8: the int8 GEMM of every tile this CPU runs, in GOPS (2 ops per
+// multiply-add) against the peak of the tile's own dot-product instruction.
+if args.contains("--int8") {
+    print("L1d \(l1 / 1024) KiB, L2 \(l2 / 1024) KiB; one thread; int8 GEMM, A quantized by rows (time excluded, shown apart)")
+    let rowBlock = intOption("--rows") ?? max(12, l2 / 2 / 3072)
+    for (table, _) in variants {
+        for tile in table.int8Tiles {
+            var peak = 0.0
+            if let probe = tile.probe {
+                let n = 20_000_000 / tile.nr
+                _ = probe(n / 10)
+                for _ in 0..<3 {
+                    let t0 = now()
+                    _ = probe(n)
+                    peak = max(peak, Double(n) * 12 * 2 * Double(tile.nr) * 2 / (now() - t0) / 1e9)
+                }
+            }
+            print("\n\(table.name) \(tile.name): peak \(fixed(peak)) GOPS; row block \(rowBlock)")
+            print("      M     K     N      GOPS   % peak   quantize ms")
+            for (m, k, n) in shapes {
+                let x = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
+                for i in 0..<(m * k) { x[i] = Float(i % 17) * 0.01 - 0.05 }
+                let qa = UnsafeMutableRawPointer.allocate(byteCount: 4 * Int8Layout.activationFloats(m: m, k: k), alignment: 64)
+                    .bindMemory(to: Float.self, capacity: Int8Layout.activationFloats(m: m, k: k))
+                let q = QuantizeArgs(x: x, ldx: k, rows: m, k: k, levels: tile.levels, buffer: qa)
+                table.quantizeRows(q, 0, 1)
+                var qbest = Double.infinity
+                for _ in 0..<5 { let t0 = now(); table.quantizeRows(q, 0, 1); qbest = min(qbest, now() - t0) }
+                // Cache-line aligned, as a model's weights are.
+                let packed = UnsafeMutableRawPointer.allocate(byteCount: Int8Layout.packedBytes(n: n, k: k), alignment: 64)
+                    .bindMemory(to: Int8.self, capacity: Int8Layout.packedBytes(n: n, k: k))
+                let scales = UnsafeMutablePointer<Float>.allocate(capacity: Int8Layout.paddedColumns(n))
+                let sums = UnsafeMutablePointer<Int32>.allocate(capacity: Int8Layout.paddedColumns(n))
+                Int8Layout.quantizeWeights(n: n, k: k, weight: { Float(($0 * 7 + $1) % 13) * 0.01 - 0.06 },
+                                           packed: packed, scales: scales, sums: sums)
+                let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+                let bias = UnsafeMutablePointer<Float>.allocate(capacity: n)
+                bias.initialize(repeating: 0.1, count: n)
+                let residual = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+                residual.initialize(repeating: 0.5, count: m * n)
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Int8GemmArgs.scratchFloats)
+                let epilogue = residualEpilogue ? GemmEpilogue(bias: bias, scale: bias, addend: residual, ldAddend: n)
+                    : GemmEpilogue(bias: bias, activation: geluEpilogue ? .gelu : .none)
+                let g = Int8GemmArgs(m: m, n: n, k: k, a: qa, b: Int8Weights(packed: packed, scales: scales, sums: sums),
+                                     tile: tile, c: c, ldc: n, epilogue: epilogue, rowBlock: rowBlock,
+                                     scratch: scratch, scratchStride: Int8GemmArgs.scratchFloats)
+                let ops = 2.0 * Double(m * n * k)
+                let reps = max(3, Int(4e9 / ops))
+                table.int8Gemm(g, 0, 1)
+                var best = Double.infinity
+                for _ in 0..<3 {
+                    let t0 = now()
+                    for _ in 0..<reps { table.int8Gemm(g, 0, 1) }
+                    best = min(best, (now() - t0) / Double(reps))
+                }
+                let gops = ops / best / 1e9
+                print("\(pad(m, 7)) \(pad(k, 5)) \(pad(n, 5)) \(fixed(gops, width: 9)) \(fixed(peak > 0 ? 100 * gops / peak : 0, width: 8)) \(fixed(qbest * 1e3, 3, width: 13))")
+                x.deallocate(); qa.deallocate(); packed.deallocate(); scales.deallocate(); sums.deallocate()
+                c.deallocate(); bias.deallocate(); residual.deallocate(); scratch.deallocate()
+            }
+        }
+    }
+    exit(0)
+}
+
 print("L1d \(l1 / 1024) KiB, L2 \(l2 / 1024) KiB; one thread; M x K x N, C = A·Bᵀ with packed B")
 for (table, peak) in variants {
     let p = (0..<3).map { _ in peak(50_000_000 / 16, now) }.max()!

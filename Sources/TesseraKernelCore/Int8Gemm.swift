@@ -9,9 +9,13 @@ public struct Int8Tile: Sendable {
     public let nr: Int
     public let levels: Int
     public let run: tessera_i8_tile_fn
+    /// Times the tile's dot-product instruction alone (12 chains, n rounds):
+    /// 12 · 2 · nr multiply-adds per round. Nil for the twins.
+    public let probe: (@convention(c) (Int) -> Int32)?
 
-    public init(name: String, mr: Int, nr: Int, levels: Int, run: tessera_i8_tile_fn) {
-        self.name = name; self.mr = mr; self.nr = nr; self.levels = levels; self.run = run
+    public init(name: String, mr: Int, nr: Int, levels: Int, run: tessera_i8_tile_fn,
+                probe: (@convention(c) (Int) -> Int32)? = nil) {
+        self.name = name; self.mr = mr; self.nr = nr; self.levels = levels; self.run = run; self.probe = probe
     }
 
     /// Rows of A every quantized buffer is padded to a multiple of: a
@@ -66,6 +70,7 @@ public enum Int8Layout {
     /// Quantizes W [N, K] (W[n][k] read through `weight`) into `packed`
     /// (`packedBytes`), with each column's scale and the sum of its q
     /// (`paddedColumns` each; zero past N).
+    @inlinable
     public static func quantizeWeights(n: Int, k: Int, weight: (Int, Int) -> Float,
                                        packed: UnsafeMutablePointer<Int8>,
                                        scales: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Int32>) {
@@ -165,13 +170,13 @@ public struct Int8GemmArgs {
 
 extension Int8Tile {
     public static let avx512VNNI = Int8Tile(name: "avx512-vnni 12x32", mr: 12, nr: 32, levels: 255,
-                                            run: tessera_i8_tile_avx512vnni_12x32)
+                                            run: tessera_i8_tile_avx512vnni_12x32, probe: tessera_i8_probe_avx512vnni)
     public static let avx512BW = Int8Tile(name: "avx512-bw 12x32 7-bit", mr: 12, nr: 32, levels: 127,
-                                          run: tessera_i8_tile_avx512bw_7bit_12x32)
+                                          run: tessera_i8_tile_avx512bw_7bit_12x32, probe: tessera_i8_probe_avx512bw)
     public static let avxVNNI = Int8Tile(name: "avx-vnni 6x16", mr: 6, nr: 16, levels: 255,
-                                         run: tessera_i8_tile_avxvnni_6x16)
+                                         run: tessera_i8_tile_avxvnni_6x16, probe: tessera_i8_probe_avxvnni)
     public static let avx2 = Int8Tile(name: "avx2 4x16 7-bit", mr: 4, nr: 16, levels: 127,
-                                      run: tessera_i8_tile_avx2_7bit_4x16)
+                                      run: tessera_i8_tile_avx2_7bit_4x16, probe: tessera_i8_probe_avx2)
     public static let check = Int8Tile(name: "vnni-on-avx2 12x32", mr: 12, nr: 32, levels: 255,
                                        run: tessera_i8_tile_check_12x32)
     public static let portable = Int8Tile(name: "portable 4x8", mr: 4, nr: 8, levels: 255,

@@ -1,52 +1,20 @@
 import TesseraKernelCore
 
-/// Quantizes rows of activations to unsigned bytes (see `Int8Layout`).
-/// Threads split the rows statically; a row's bytes depend on the row only
-/// (min and max are exact in any order; q = round(x / scale) + zero, clamped,
-/// multiply and add unfused, rounded to nearest even), so every variant and
+/// Quantizes rows of activations to unsigned bytes (see `Int8Layout`)
+/// with the variant's row quantizer (C: Swift's SIMD min, max and compares
+/// go lane by lane). Threads split the rows statically; every version and
 /// thread count writes the same bytes.
-func quantizeRowsPart<V: VectorFloat>(_: V.Type, _ q: QuantizeArgs, thread t: Int, of nt: Int) {
+func quantizeRowsPart(_ q: QuantizeArgs, thread t: Int, of nt: Int) {
     let padded = Int8Layout.paddedRows(q.rows)
     let out = Int8Rows(q.buffer, rows: q.rows, k: q.k)
-    let w = V.scalarCount, kv = q.k - q.k % w
-    let levels = Float(q.levels)
     for r in (t * padded / nt)..<((t + 1) * padded / nt) {
         let dst = out.bytes + r * out.ld
-        guard r < q.rows else {
+        if r < q.rows {
+            variantQuantizeRow(q.x + r * q.ldx, q.k, out.ld, Float(q.levels), dst, out.scales + r, out.zeros + r)
+        } else {
             dst.update(repeating: 0, count: out.ld)
             out.scales[r] = 0; out.zeros[r] = 0
-            continue
         }
-        let x = q.x + r * q.ldx
-        var lo = V(repeating: 0), hi = V(repeating: 0)
-        var i = 0
-        while i < kv {
-            let v = V.load(x + i)
-            lo = pointwiseMin(lo, v); hi = pointwiseMax(hi, v)
-            i += w
-        }
-        var mn = lo.min(), mx = hi.max()
-        while i < q.k { mn = min(mn, x[i]); mx = max(mx, x[i]); i += 1 }
-        let scale = mx > mn ? (mx - mn) / levels : 1
-        let inv = 1 / scale
-        let zero = min(levels, max(0, (-mn * inv).rounded(.toNearestOrEven)))
-        out.scales[r] = scale
-        out.zeros[r] = Int32(zero)
-        // Adding 1.5 · 2²³ leaves round-to-nearest-even(v) in the low bits.
-        let vi = V(repeating: inv), vz = V(repeating: zero), vl = V(repeating: levels)
-        let magic = V(repeating: 12_582_912), zeroV = V(repeating: 0)
-        i = 0
-        while i < kv {
-            let v = pointwiseMin(pointwiseMax(V.load(x + i) * vi + vz, zeroV), vl) + magic
-            V.storeLowBytes(v, dst + i)
-            i += w
-        }
-        while i < q.k {
-            let v = min(max(x[i] * inv + zero, 0), levels) + 12_582_912
-            dst[i] = UInt8(truncatingIfNeeded: v.bitPattern)
-            i += 1
-        }
-        if q.k < out.ld { (dst + q.k).update(repeating: 0, count: out.ld - q.k) }
     }
 }
 

@@ -42,7 +42,7 @@ public enum VariantKernels {
 
     @inline(never)
     public static func quantizeRows(_ q: QuantizeArgs, _ t: Int, _ n: Int) {
-        quantizeRowsPart(VariantVector.self, q, thread: t, of: n)
+        quantizeRowsPart(q, thread: t, of: n)
     }
 
     /// SiLU, GELU and exp over an array, for the accuracy tests of the vector math.

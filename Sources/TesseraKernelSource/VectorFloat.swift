@@ -63,11 +63,4 @@ extension VectorFloat {
     static func loadBits(_ p: UnsafeMutablePointer<Int32>) -> Bits {
         UnsafeRawPointer(p).loadUnaligned(as: Bits.self)
     }
-
-    /// Stores the low byte of each lane's bit pattern (vpmovdb).
-    @inline(__always)
-    static func storeLowBytes(_ v: Self, _ p: UnsafeMutablePointer<UInt8>) {
-        let bits = unsafeBitCast(v, to: Bits.self)
-        for l in 0..<scalarCount { p[l] = UInt8(truncatingIfNeeded: bits[l]) }
-    }
 }

@@ -1,4 +1,5 @@
 import CTesseraCPU
+import CTesseraInt8
 import TesseraKernelCore
 
 // AVX2 + FMA (`-target-cpu haswell`): 8-float vectors; a 6 × 16 GEMM tile
@@ -11,3 +12,4 @@ let variantISA = KernelTable.ISA.avx2
 // int8: 16-column tiles (two ymm per row): AVX-VNNI where the CPU has it
 // (Intel since Alder Lake, with or without AVX-512), else vpmaddubsw.
 let variantInt8Tiles: [Int8Tile] = (tessera_cpu_has_avxvnni() != 0 ? [Int8Tile.avxVNNI] : []) + [Int8Tile.avx2]
+let variantQuantizeRow: tessera_i8_quantize_fn = tessera_i8_quantize_row_avx2

@@ -1,4 +1,5 @@
 import CTesseraCPU
+import CTesseraInt8
 import TesseraKernelCore
 
 // AVX-512 F/BW/VL (`-target-cpu skylake-avx512`): 16-float vectors; a
@@ -11,3 +12,4 @@ let variantISA = KernelTable.ISA.avx512
 
 // int8: 12 × 32 tiles (two zmm of int32 per row), with VNNI where the CPU has it.
 let variantInt8Tiles: [Int8Tile] = (tessera_cpu_has_avx512vnni() != 0 ? [Int8Tile.avx512VNNI] : []) + [Int8Tile.avx512BW]
+let variantQuantizeRow: tessera_i8_quantize_fn = tessera_i8_quantize_row_avx512

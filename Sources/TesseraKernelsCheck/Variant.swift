@@ -1,4 +1,5 @@
 import CTesseraCPU
+import CTesseraInt8
 import TesseraKernelCore
 
 // The AVX-512 variant's shapes (16-float vectors, 12 × 32 tile) compiled for
@@ -12,3 +13,4 @@ let variantISA = KernelTable.ISA.avx2
 
 // int8: the AVX-512 VNNI tile's 12 × 32 shape, vpdpbusd emulated exactly.
 let variantInt8Tiles: [Int8Tile] = [Int8Tile.check]
+let variantQuantizeRow: tessera_i8_quantize_fn = tessera_i8_quantize_row_avx2

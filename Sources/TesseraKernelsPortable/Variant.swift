@@ -1,4 +1,5 @@
 import CTesseraCPU
+import CTesseraInt8
 import TesseraKernelCore
 
 // Baseline x86-64 (SSE2), for CPUs without AVX2: 4-float vectors; a 6 × 8
@@ -10,3 +11,4 @@ let variantISA = KernelTable.ISA.portable
 
 // int8: a 4 × 8 tile in plain C.
 let variantInt8Tiles: [Int8Tile] = [Int8Tile.portable]
+let variantQuantizeRow: tessera_i8_quantize_fn = tessera_i8_quantize_row_sse2

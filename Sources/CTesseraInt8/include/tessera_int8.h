@@ -38,4 +38,23 @@ TESSERA_INT8_HIDDEN void tessera_i8_tile_check_12x32(ptrdiff_t, const uint8_t *,
 /* 4 x 8: plain C at the baseline (SSE2). */
 TESSERA_INT8_HIDDEN void tessera_i8_tile_portable_4x8(ptrdiff_t, const uint8_t *, ptrdiff_t, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
 
+/* Quantizes one row of k floats to unsigned bytes: scale = (max - min) /
+ * levels over the row with 0 included (1 for a row of zeros), zero =
+ * round(-min / scale), q = clamp(round(x / scale) + zero, 0, levels), rounded
+ * to nearest even; bytes k..<ld are set to 0. The three versions write the
+ * same bytes. */
+typedef void (*tessera_i8_quantize_fn)(const float *x, ptrdiff_t k, ptrdiff_t ld, float levels,
+                                       uint8_t *q, float *scale, int32_t *zero);
+TESSERA_INT8_HIDDEN void tessera_i8_quantize_row_avx512(const float *, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
+TESSERA_INT8_HIDDEN void tessera_i8_quantize_row_avx2(const float *, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
+TESSERA_INT8_HIDDEN void tessera_i8_quantize_row_sse2(const float *, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
+
+/* Peak probes: `iterations` rounds of 12 independent dot-product
+ * instructions (VDOT of the tile of the same feature), for the benchmark's
+ * int8 peak. Each round is 12 * 4 * lanes multiply-adds. */
+TESSERA_INT8_HIDDEN int32_t tessera_i8_probe_avx512vnni(ptrdiff_t iterations);
+TESSERA_INT8_HIDDEN int32_t tessera_i8_probe_avx512bw(ptrdiff_t iterations);
+TESSERA_INT8_HIDDEN int32_t tessera_i8_probe_avxvnni(ptrdiff_t iterations);
+TESSERA_INT8_HIDDEN int32_t tessera_i8_probe_avx2(ptrdiff_t iterations);
+
 #endif

@@ -62,10 +62,38 @@ public func tessera_model_label(_ model: OpaquePointer?, _ index: Int32) -> Unsa
 }
 
 @c @implementation
-public func tessera_session_default_options() -> tessera_session_options {
+public func tessera_session_default_options() -> tessera_session_options_48 {
+    var o = tessera_session_options_48()
+    o.struct_size = MemoryLayout<tessera_session_options_48>.size
+    o.batch = 1
+    return o
+}
+
+@c @implementation
+public func tessera_session_options_init(_ options: UnsafeMutablePointer<tessera_session_options>?,
+                                         _ structSize: Int) -> tessera_status {
+    guarded {
+        guard let options else { throw TesseraError.invalid("options is NULL") }
+        let minimum = MemoryLayout<tessera_session_options>.offset(of: \.batch)! + 4
+        guard structSize >= minimum, structSize <= 1 << 16 else {
+            throw TesseraError.invalid("struct_size is \(structSize); expected sizeof(tessera_session_options) (\(MemoryLayout<tessera_session_options>.size) in this library's header), at least \(minimum)")
+        }
+        var d = defaultOptions()
+        let raw = UnsafeMutableRawPointer(options)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: structSize)
+        withUnsafeBytes(of: &d) { src in
+            raw.copyMemory(from: src.baseAddress!, byteCount: min(structSize, src.count))
+        }
+        raw.storeBytes(of: structSize, as: Int.self)
+    }
+}
+
+/// The defaults, as this library's struct.
+func defaultOptions() -> tessera_session_options {
     var o = tessera_session_options()
     o.struct_size = MemoryLayout<tessera_session_options>.size
     o.batch = 1
+    o.precision = TESSERA_PRECISION_FP32
     return o
 }
 
@@ -91,6 +119,12 @@ public func tessera_session_create(_ model: OpaquePointer?, _ options: UnsafePoi
                 o.finals = try OutputRequest.decode(v.outputs, layers: o.layers, spec: mh.model.spec).finals
             }
             o.maxArenaBytes = v.max_arena_bytes
+            switch v.precision {
+            case TESSERA_PRECISION_FP32: o.precision = .fp32
+            case TESSERA_PRECISION_INT8: o.precision = .int8
+            default: throw TesseraError.invalid("options->precision is \(v.precision); expected TESSERA_PRECISION_FP32 (0) or TESSERA_PRECISION_INT8 (1)")
+            }
+            guard v.reserved == 0 else { throw TesseraError.invalid("options->reserved is \(v.reserved); expected 0") }
             if v.isa != TESSERA_ISA_AUTO {
                 guard let isa = KernelTable.ISA(rawValue: v.isa) else {
                     throw TesseraError.invalid("options->isa is \(v.isa); expected TESSERA_ISA_AUTO, _PORTABLE, _AVX2 or _AVX512")
@@ -112,7 +146,7 @@ func sessionOptions(_ p: UnsafePointer<tessera_session_options>) throws -> tesse
     let given = UnsafeRawPointer(p).loadUnaligned(as: Int.self)
     let minimum = MemoryLayout<tessera_session_options>.offset(of: \.batch)! + 4
     guard given >= minimum, given <= 1 << 16 else {
-        throw TesseraError.invalid("options->struct_size is \(given); expected \(minimum)...\(size) (sizeof(tessera_session_options), from tessera_session_default_options()), or larger with the fields past \(size) zero")
+        throw TesseraError.invalid("options->struct_size is \(given); expected \(minimum)...\(size) (sizeof(tessera_session_options), from tessera_session_options_init()), or larger with the fields past \(size) zero")
     }
     if given > size {
         let extra = UnsafeRawBufferPointer(start: UnsafeRawPointer(p) + size, count: given - size)
@@ -125,9 +159,10 @@ func sessionOptions(_ p: UnsafePointer<tessera_session_options>) throws -> tesse
     let ends = [MemoryLayout<O>.offset(of: \.batch)! + 4, MemoryLayout<O>.offset(of: \.height)! + 4,
                 MemoryLayout<O>.offset(of: \.width)! + 4, MemoryLayout<O>.offset(of: \.num_threads)! + 4,
                 MemoryLayout<O>.offset(of: \.layers_mask)! + 8, MemoryLayout<O>.offset(of: \.max_arena_bytes)! + 8,
-                MemoryLayout<O>.offset(of: \.isa)! + 4, MemoryLayout<O>.offset(of: \.outputs)! + 4]
+                MemoryLayout<O>.offset(of: \.isa)! + 4, MemoryLayout<O>.offset(of: \.outputs)! + 4,
+                MemoryLayout<O>.offset(of: \.precision)! + 4, MemoryLayout<O>.offset(of: \.reserved)! + 4]
     let known = ends.filter { $0 <= given }.max()!
-    var v = tessera_session_default_options()
+    var v = defaultOptions()
     withUnsafeMutableBytes(of: &v) { dst in
         dst.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(p), count: known))
     }

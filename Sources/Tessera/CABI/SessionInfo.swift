@@ -23,6 +23,9 @@ enum SessionInfo {
         i.num_layers = Int32(s.model.spec.layers)
         i.num_tokens = Int32(s.tokens)
         i.num_ops = Int32(s.plan.ops.count)
+        i.precision = s.precision == .int8 ? TESSERA_PRECISION_INT8 : TESSERA_PRECISION_FP32
+        withUnsafeMutableBytes(of: &i.int8_kernel) { ModelInfo.copyCString(s.int8Tile?.name ?? "", into: $0) }
+        i.int8_weight_bytes = s.model.quantizedBytes
         return i
     }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,6 +15,8 @@ final class Model {
     private let halves: AlignedBuffer
     /// Every weight, typed (pointers into `storage`).
     let weights: ModelWeights
+    /// The int8 weights, made at the first int8 session (`quantized()`).
+    private let quantizedWeights = Mutex<QuantizedWeights?>(nil)
     /// NUL-terminated label strings, valid as long as the model.
     private let labelCStrings: [Int: UnsafeMutablePointer<CChar>]
 
@@ -34,6 +37,20 @@ final class Model {
     deinit { for p in labelCStrings.values { free(p) } }
 
     var weightBytes: Int { storage.bytes }
+
+    /// The int8 copy of the blocks' Linear weights, made on first use (once,
+    /// whichever thread asks first; sessions on other threads wait for it).
+    func quantized() throws -> QuantizedWeights {
+        try quantizedWeights.withLock { made in
+            if let made { return made }
+            let q = try QuantizedWeights(spec: spec, weights: weights)
+            made = q
+            return q
+        }
+    }
+
+    /// Bytes of int8 weights made so far (0 before the first int8 session).
+    var quantizedBytes: Int { quantizedWeights.withLock { $0?.bytes ?? 0 } }
 
     func label(_ index: Int) -> UnsafePointer<CChar>? { labelCStrings[index].map { UnsafePointer($0) } }
 

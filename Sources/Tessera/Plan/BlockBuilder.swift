@@ -14,9 +14,11 @@ struct BlockBuilder {
     private var block = 0
     /// Whether the block's output is kept to the end of the run.
     private var keep = false
+    /// The int8 weights when the session runs its Linear layers in int8.
+    let int8: QuantizedWeights?
 
-    init(plan: Plan, spec: ModelSpec, rows: Int, stream: Plan.BufferID) {
-        self.plan = plan; self.spec = spec; self.rows = rows; self.stream = stream
+    init(plan: Plan, spec: ModelSpec, rows: Int, stream: Plan.BufferID, int8: QuantizedWeights? = nil) {
+        self.plan = plan; self.spec = spec; self.rows = rows; self.stream = stream; self.int8 = int8
     }
 
     mutating func begin(block i: Int, keep: Bool) { block = i; self.keep = keep }
@@ -28,15 +30,26 @@ struct BlockBuilder {
         plan.buffer("block\(block).\(what)", rows * width, output: output)
     }
 
+    /// A Linear layer: in fp32, or quantize its input by rows and run the
+    /// layer's int8 weights (`quantized` picks them from the block's).
+    private mutating func linear(_ l: Plan.Linear, _ label: String, quantized: (QuantizedWeights.Block) -> Int8Weights) {
+        guard let int8 else { plan.add(.linear(l), label); return }
+        let q = plan.buffer("block\(block).\(label).int8", Int8Layout.activationFloats(m: rows, k: l.k))
+        plan.add(.quantize(src: l.src, dst: q, k: l.k), "quantize")
+        plan.add(.linearInt8(Plan.Int8Linear(src: q, dst: l.dst, n: l.n, k: l.k, weights: quantized(int8.blocks[block]),
+                                             bias: l.weights.bias, activation: l.activation, scale: l.scale,
+                                             addend: l.addend)), label + " int8")
+    }
+
     mutating func attention(norm: NormWeights, qkv: LinearWeights, proj: LinearWeights,
                             scale: UnsafePointer<Float>?, rope: Bool) {
         let d = spec.hidden
         let h = buffer("norm1", d), q = buffer("qkv", 3 * d), a = buffer("attention", d), out = buffer("residual", d)
         plan.add(.layerNorm(Plan.LayerNorm(src: stream, dst: h, weights: norm)), "layer norm")
-        plan.add(.linear(Plan.Linear(src: h, dst: q, n: 3 * d, k: d, weights: qkv)), "qkv")
+        linear(Plan.Linear(src: h, dst: q, n: 3 * d, k: d, weights: qkv), "qkv") { $0.qkv }
         if rope { plan.add(.rope(qkv: q), "rope") }
         plan.add(.attention(qkv: q, dst: a), "attention")
-        plan.add(.linear(Plan.Linear(src: a, dst: out, n: d, k: d, weights: proj, scale: scale, addend: stream)), "proj")
+        linear(Plan.Linear(src: a, dst: out, n: d, k: d, weights: proj, scale: scale, addend: stream), "proj") { $0.proj }
         stream = out
     }
 
@@ -48,15 +61,15 @@ struct BlockBuilder {
         plan.add(.layerNorm(Plan.LayerNorm(src: stream, dst: h, weights: norm)), "layer norm")
         switch kind {
         case .gelu:
-            plan.add(.linear(Plan.Linear(src: h, dst: hidden, n: f, k: d, weights: fc1, activation: .gelu)), "fc1 + GELU")
+            linear(Plan.Linear(src: h, dst: hidden, n: f, k: d, weights: fc1, activation: .gelu), "fc1 + GELU") { $0.fc1 }
         case .swiglu:
             // One GEMM for gate and up ([gate | up] per row), then their product.
             let gateUp = buffer("gate_up", 2 * f)
-            plan.add(.linear(Plan.Linear(src: h, dst: gateUp, n: 2 * f, k: d, weights: fc1)), "gate + up")
+            linear(Plan.Linear(src: h, dst: gateUp, n: 2 * f, k: d, weights: fc1), "gate + up") { $0.fc1 }
             plan.add(.swiglu(src: gateUp, dst: hidden), "SwiGLU")
         }
         let out = buffer("out", d, output: keep)
-        plan.add(.linear(Plan.Linear(src: hidden, dst: out, n: d, k: f, weights: fc2, scale: scale, addend: stream)), "fc2")
+        linear(Plan.Linear(src: hidden, dst: out, n: d, k: f, weights: fc2, scale: scale, addend: stream), "fc2") { $0.fc2 }
         stream = out
     }
 }

@@ -17,6 +17,18 @@ struct Plan {
         var addend: BufferID? = nil
     }
 
+    /// The int8 form of `Linear`: src is a quantized activation buffer
+    /// (`Op.quantize`), the weights per channel (`QuantizedWeights`).
+    struct Int8Linear {
+        let src: BufferID, dst: BufferID
+        let n: Int, k: Int
+        let weights: Int8Weights
+        let bias: UnsafePointer<Float>
+        var activation: GemmEpilogue.Activation = .none
+        var scale: UnsafePointer<Float>? = nil
+        var addend: BufferID? = nil
+    }
+
     struct LayerNorm {
         let src: BufferID, dst: BufferID
         let weights: NormWeights
@@ -38,6 +50,9 @@ struct Plan {
         case embed(input: BufferID, patches: BufferID, dst: BufferID)
         case layerNorm(LayerNorm)
         case linear(Linear)
+        /// Rows of src ([rows, k] floats) quantized to bytes by rows into dst.
+        case quantize(src: BufferID, dst: BufferID, k: Int)
+        case linearInt8(Int8Linear)
         case attention(qkv: BufferID, dst: BufferID)
         /// 2-D RoPE on the q and k of the patch tokens, in place (DINOv3).
         case rope(qkv: BufferID)
@@ -52,6 +67,8 @@ struct Plan {
             case .embed(let i, let c, let d): return [i, c, d]
             case .layerNorm(let l): return [l.src, l.dst]
             case .linear(let l): return [l.src, l.dst] + (l.addend.map { [$0] } ?? [])
+            case .quantize(let s, let d, _): return [s, d]
+            case .linearInt8(let l): return [l.src, l.dst] + (l.addend.map { [$0] } ?? [])
             case .attention(let q, let d): return [q, d]
             case .rope(let q): return [q]
             case .swiglu(let s, let d): return [s, d]
@@ -132,8 +149,10 @@ struct Plan {
     /// blocks up to the last one `outputs` needs (each planned by its family,
     /// `ModelFamily.block`), then the final norm and heads only if a final
     /// output is asked for. (`outputs` is validated.)
+    /// With `int8`, every block's qkv, proj, fc1 and fc2 run in int8 on
+    /// activations quantized by rows just before each.
     static func build(spec s: ModelSpec, weights w: ModelWeights, batch: Int, gridH: Int, gridW: Int,
-                      outputs: OutputRequest, scratchFloats: Int) -> Plan {
+                      outputs: OutputRequest, scratchFloats: Int, int8: QuantizedWeights? = nil) -> Plan {
         var p = Plan()
         let d = s.hidden
         let tokens = s.prefixTokens + gridH * gridW
@@ -150,7 +169,7 @@ struct Plan {
         p.add(.normalize(dst: p.input), "normalize")
         p.add(.embed(input: p.input, patches: patches, dst: embedded), "patch embed")
         p.blocksRun = (outputs.lastBlock(of: s) ?? -1) + 1
-        var b = BlockBuilder(plan: p, spec: s, rows: rows, stream: embedded)
+        var b = BlockBuilder(plan: p, spec: s, rows: rows, stream: embedded, int8: int8)
         for i in 0..<p.blocksRun {
             b.begin(block: i, keep: outputs.layers.contains(i))
             s.family.definition.block(&b, w.blocks[i], s)

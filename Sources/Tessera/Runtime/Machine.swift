@@ -47,6 +47,14 @@ enum Machine {
 
     static let checkVariantName = "avx512-on-avx2"
 
+    /// TESSERA_INT8_TILE: the int8 tile to run instead of the CPU's best,
+    /// by the start of its name (e.g. "avx2" for the vpmaddubsw tile on a
+    /// CPU with AVX-VNNI); for tests and measurements.
+    static var environmentInt8Tile: String? {
+        guard let p = getenv("TESSERA_INT8_TILE"), p.pointee != 0 else { return nil }
+        return String(cString: p)
+    }
+
     static func parseISA(_ s: String) -> KernelTable.ISA? {
         switch s.lowercased() {
         case "portable", "sse2", "baseline": return .portable

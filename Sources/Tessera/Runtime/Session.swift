@@ -18,6 +18,13 @@ final class Session {
     let blockingSource: String
     /// What the plan produces.
     let outputs: OutputRequest
+    /// The arithmetic of the blocks' Linear layers.
+    let precision: Precision
+    /// The int8 tile the int8 GEMMs run (int8 sessions only): picked by the
+    /// CPU's features among those the variant's vectors can finish.
+    let int8Tile: Int8Tile?
+    /// Rows of quantized activations per block of the int8 GEMM: half of L2.
+    private let int8RowBlock: Int
     let plan: Plan
     private let pool: ThreadPool
     private let arena: AlignedBuffer
@@ -50,6 +57,17 @@ final class Session {
         /// A kernel table to run instead of the ISA's (tests: the AVX-512
         /// shapes built for AVX2).
         var kernels: KernelTable? = nil
+        var precision = Precision.fp32
+        /// An int8 tile to run instead of the CPU's best (by name; tests).
+        var int8Tile: String? = nil
+    }
+
+    enum Precision: String {
+        /// Everything in fp32, as the reference.
+        case fp32
+        /// qkv, proj, fc1 and fc2 in int8: weights per channel, activations
+        /// per row; attention, norms and the rest in fp32.
+        case int8
     }
 
     init(model: Model, options o: Options) throws {
@@ -89,10 +107,31 @@ final class Session {
         let rows = try checkedProduct([batch, tokens], what: "session")
         let activation = try checkedProduct([rows, max(3 * s.hidden, (s.gatedMLP ? 2 : 1) * s.mlp)], what: "session activations")
         guard activation < (1 << 40) else { throw TesseraError.outOfMemory("a \(batch)x\(h)x\(w) session would need more than 4 TiB of activations") }
-        let perThread = max(blocking.scratchFloats, AttentionArgs.scratchFloats(tokens: tokens, headDim: s.headDim, mr: table.gemmMR, nr: table.gemmNR))
+        let perThread = max(blocking.scratchFloats, Int8GemmArgs.scratchFloats,
+                            AttentionArgs.scratchFloats(tokens: tokens, headDim: s.headDim, mr: table.gemmMR, nr: table.gemmNR))
         scratchStride = (perThread + 15) / 16 * 16
+        precision = o.precision
+        var quantized: QuantizedWeights? = nil
+        if o.precision == .int8 {
+            let tiles = table.int8Tiles
+            if let name = o.int8Tile ?? Machine.environmentInt8Tile {
+                guard let t = tiles.first(where: { $0.name.lowercased().hasPrefix(name.lowercased()) }) else {
+                    throw TesseraError.unsupported("int8 tile \"\(name)\" is not available with the \(table.name) kernels on this CPU; available: \(tiles.map { $0.name }.joined(separator: ", "))")
+                }
+                int8Tile = t
+            } else {
+                int8Tile = tiles.first
+            }
+            guard s.mlp < 65536, s.hidden < 65536 else {
+                throw TesseraError.unsupported("int8 needs Linear depths below 65536 (int32 sums); this model has \(max(s.mlp, s.hidden))")
+            }
+            quantized = try model.quantized()
+        } else {
+            int8Tile = nil
+        }
+        int8RowBlock = max(Int8Tile.rowQuantum, Machine.caches.l2 / 2 / Int8Layout.rowBytes(max(s.hidden, s.mlp)))
         let plan = Plan.build(spec: s, weights: model.weights, batch: batch, gridH: gridH, gridW: gridW,
-                              outputs: request, scratchFloats: scratchStride * threads)
+                              outputs: request, scratchFloats: scratchStride * threads, int8: quantized)
         let arenaBytes = plan.arenaFloats * 4
         if o.maxArenaBytes > 0 && arenaBytes > o.maxArenaBytes {
             throw TesseraError.outOfMemory("the session needs a \(arenaBytes)-byte arena; max_arena_bytes is \(o.maxArenaBytes)")
@@ -225,6 +264,27 @@ final class Session {
                 gemm(m: rows, n: l.n, k: l.k, a: s.pointer(l.src), lda: l.k, b: l.weights.packed, c: s.pointer(l.dst), ldc: l.n,
                      epilogue: GemmEpilogue(bias: l.weights.bias, activation: l.activation, scale: l.scale,
                                             addend: l.addend.map { UnsafePointer(s.pointer($0)) }, ldAddend: l.n))
+            case .quantize(let src, let dst, let k):
+                var job = KernelJob(table: s.table,
+                                    args: QuantizeArgs(x: s.pointer(src), ldx: k, rows: rows, k: k,
+                                                       levels: s.int8Tile!.levels, buffer: s.pointer(dst)))
+                s.pool.run(&job) { ctx, t, n in
+                    let j = ctx.assumingMemoryBound(to: KernelJob<QuantizeArgs>.self)
+                    j.pointee.table.quantizeRows(j.pointee.args, t, n)
+                }
+            case .linearInt8(let l):
+                var job = KernelJob(table: s.table,
+                                    args: Int8GemmArgs(m: rows, n: l.n, k: l.k, a: s.pointer(l.src), b: l.weights, tile: s.int8Tile!,
+                                                       c: s.pointer(l.dst), ldc: l.n,
+                                                       epilogue: GemmEpilogue(bias: l.bias, activation: l.activation, scale: l.scale,
+                                                                              addend: l.addend.map { UnsafePointer(s.pointer($0)) },
+                                                                              ldAddend: l.n),
+                                                       rowBlock: s.int8RowBlock, scratch: s.pointer(s.plan.scratch),
+                                                       scratchStride: s.scratchStride, counter: s.freshCounter()))
+                s.pool.run(&job) { ctx, t, n in
+                    let j = ctx.assumingMemoryBound(to: KernelJob<Int8GemmArgs>.self)
+                    j.pointee.table.int8Gemm(j.pointee.args, t, n)
+                }
             case .attention(let qkv, let dst):
                 var job = KernelJob(table: s.table,
                                     args: AttentionArgs(qkv: s.pointer(qkv), ldqkv: 3 * sp.hidden, out: s.pointer(dst),

@@ -1,0 +1,122 @@
+/* Per-row activation quantization (see tessera_int8.h), for AVX-512, AVX2
+ * and SSE2: Swift's SIMD min, max and comparisons go lane by lane. */
+#pragma STDC FP_CONTRACT OFF
+#include <immintrin.h>
+#include "tessera_int8.h"
+
+/* Round to nearest even for 0 <= |v| < 2^22 without libm: adding and
+ * subtracting 1.5 * 2^23 leaves the rounded value (volatile-free: the
+ * contract pragma and -O keep the two operations). */
+static inline float rint_even(float v) {
+    float m = v < 0 ? -12582912.0f : 12582912.0f;
+    float r = v + m;
+    __asm__("" : "+x"(r));
+    return r - m;
+}
+
+#define QUANT_FN tessera_i8_quantize_row_avx512
+#define QUANT_ATTR __attribute__((target("avx512f,avx512bw,avx512vl")))
+#define W 16
+#define VF __m512
+#define VLOAD(p) _mm512_loadu_ps(p)
+#define VSET1(x) _mm512_set1_ps(x)
+#define VMIN(a, b) _mm512_min_ps((a), (b))
+#define VMAX(a, b) _mm512_max_ps((a), (b))
+#define VMUL(a, b) _mm512_mul_ps((a), (b))
+#define VADD(a, b) _mm512_add_ps((a), (b))
+#define VHMIN(v) _mm512_reduce_min_ps(v)
+#define VHMAX(v) _mm512_reduce_max_ps(v)
+#define VSTORE_BYTES(p, v) _mm_storeu_si128((__m128i *)(void *)(p), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)))
+#include "int8_quantize_body.h"
+#undef QUANT_FN
+#undef QUANT_ATTR
+#undef W
+#undef VF
+#undef VLOAD
+#undef VSET1
+#undef VMIN
+#undef VMAX
+#undef VMUL
+#undef VADD
+#undef VHMIN
+#undef VHMAX
+#undef VSTORE_BYTES
+
+__attribute__((target("avx2"))) static inline float hmin8(__m256 v) {
+    __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_min_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+__attribute__((target("avx2"))) static inline float hmax8(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+/* 8 int32 (0...255) to 8 bytes: pack to 16 bits, then to 8, per 128-bit half. */
+__attribute__((target("avx2"))) static inline void store8(uint8_t *p, __m256 v) {
+    __m256i i = _mm256_cvtps_epi32(v);
+    __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
+    _mm_storel_epi64((__m128i *)(void *)p, _mm_packus_epi16(w, w));
+}
+
+#define QUANT_FN tessera_i8_quantize_row_avx2
+#define QUANT_ATTR __attribute__((target("avx2")))
+#define W 8
+#define VF __m256
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VSET1(x) _mm256_set1_ps(x)
+#define VMIN(a, b) _mm256_min_ps((a), (b))
+#define VMAX(a, b) _mm256_max_ps((a), (b))
+#define VMUL(a, b) _mm256_mul_ps((a), (b))
+#define VADD(a, b) _mm256_add_ps((a), (b))
+#define VHMIN(v) hmin8(v)
+#define VHMAX(v) hmax8(v)
+#define VSTORE_BYTES(p, v) store8((p), (v))
+#include "int8_quantize_body.h"
+#undef QUANT_FN
+#undef QUANT_ATTR
+#undef W
+#undef VF
+#undef VLOAD
+#undef VSET1
+#undef VMIN
+#undef VMAX
+#undef VMUL
+#undef VADD
+#undef VHMIN
+#undef VHMAX
+#undef VSTORE_BYTES
+
+static inline float hmin4(__m128 m) {
+    m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_min_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+static inline float hmax4(__m128 m) {
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+static inline void store4(uint8_t *p, __m128 v) {
+    __m128i i = _mm_cvtps_epi32(v);
+    __m128i w = _mm_packs_epi32(i, i);
+    int32_t four = _mm_cvtsi128_si32(_mm_packus_epi16(w, w));
+    __builtin_memcpy(p, &four, 4);
+}
+
+#define QUANT_FN tessera_i8_quantize_row_sse2
+#define QUANT_ATTR
+#define W 4
+#define VF __m128
+#define VLOAD(p) _mm_loadu_ps(p)
+#define VSET1(x) _mm_set1_ps(x)
+#define VMIN(a, b) _mm_min_ps((a), (b))
+#define VMAX(a, b) _mm_max_ps((a), (b))
+#define VMUL(a, b) _mm_mul_ps((a), (b))
+#define VADD(a, b) _mm_add_ps((a), (b))
+#define VHMIN(v) hmin4(v)
+#define VHMAX(v) hmax4(v)
+#define VSTORE_BYTES(p, v) store4((p), (v))
+#include "int8_quantize_body.h"

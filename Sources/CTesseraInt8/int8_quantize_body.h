@@ -1,0 +1,29 @@
+/* The body of a row quantizer, included once per CPU feature after
+ * defining QUANT_FN, QUANT_ATTR, W (floats per vector), VF (float vector),
+ * VLOAD(p), VSET1(x), VMIN, VMAX, VMUL, VADD, VHMIN(v), VHMAX(v) (lane
+ * reductions), VSTORE_BYTES(p, v) (round to nearest even, each lane's
+ * integer as a byte; lanes hold 0...levels). Every operation is exact or
+ * rounded the same way in each version, so all write the same bytes. */
+QUANT_ATTR void QUANT_FN(const float *x, ptrdiff_t k, ptrdiff_t ld, float levels,
+                         uint8_t *q, float *scale, int32_t *zero) {
+    ptrdiff_t kv = k - k % W, i = 0;
+    VF lo = VSET1(0.0f), hi = VSET1(0.0f);
+    for (; i < kv; i += W) { VF v = VLOAD(x + i); lo = VMIN(lo, v); hi = VMAX(hi, v); }
+    float mn = VHMIN(lo), mx = VHMAX(hi);
+    for (; i < k; i++) { mn = x[i] < mn ? x[i] : mn; mx = x[i] > mx ? x[i] : mx; }
+    float s = mx > mn ? (mx - mn) / levels : 1.0f;
+    float inv = 1.0f / s;
+    float z = rint_even(-mn * inv);
+    z = z >= 0 ? (z <= levels ? z : levels) : 0; /* NaN: 0 */
+    *scale = s;
+    *zero = (int32_t)z;
+    VF vi = VSET1(inv), vz = VSET1(z), v0 = VSET1(0.0f), vl = VSET1(levels);
+    for (i = 0; i < kv; i += W) VSTORE_BYTES(q + i, VMIN(VMAX(VADD(VMUL(VLOAD(x + i), vi), vz), v0), vl));
+    for (; i < k; i++) {
+        float v = x[i] * inv + z;
+        v = v > 0 ? v : 0;
+        v = v < levels ? v : levels;
+        q[i] = (uint8_t)rint_even(v);
+    }
+    for (; i < ld; i++) q[i] = 0;
+}
