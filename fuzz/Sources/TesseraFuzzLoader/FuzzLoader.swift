@@ -51,7 +51,7 @@ func exercise(_ model: OpaquePointer) {
     let cost = layers * perLayer + grid * d * Int(info.num_channels) * p * p
     guard tokens <= 2048, cost <= 20_000_000 else { return }
 
-    var o = tessera_session_default_options()
+    var o = tessera_session_default_options_current()
     o.num_threads = 1
     o.max_arena_bytes = 64 << 20
     o.layers_mask = layers >= 64 ? ~0 : (UInt64(1) << UInt64(layers)) - 1

@@ -128,7 +128,7 @@ public func fuzzSession(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 
     let batchV = r.i32(), hV = r.i32(), wV = r.i32(), thV = r.i32()
     let maskV = r.u64(), arenaV = r.u64(), isaV = r.i32(), ssV = r.u8(), imagesV = r.u64()
-    var o = tessera_session_default_options()
+    var o = tessera_session_default_options_current()
     o.batch = a & 2 != 0 ? batchV : 1 + Int32(UInt32(bitPattern: batchV) % 3)
     o.height = a & 4 != 0 ? hV : Int32(patch) * Int32(UInt32(bitPattern: hV) % 9)
     o.width = a & 4 != 0 ? wV : Int32(patch) * Int32(UInt32(bitPattern: wV) % 9)
