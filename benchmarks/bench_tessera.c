@@ -2,7 +2,8 @@
  * bench_tessera.c — times Tessera through its C API, nothing else in the way.
  *
  *   bench_tessera MODEL_DIR THREADS BATCH HEIGHT WIDTH RUNS [WARMUP]
- *                 [--isa auto|portable|avx2|avx512] [--input FILE] [--dump FILE]
+ *                 [--isa auto|portable|avx2|avx512] [--precision fp32|int8]
+ *                 [--input FILE] [--dump FILE]
  *   bench_tessera --info MODEL_DIR
  *
  * Loads the model, creates one session (batch x height x width, THREADS
@@ -19,6 +20,10 @@
  *
  * --isa forces a kernel variant through the session options; the
  * environment variable TESSERA_ISA does the same for the whole library.
+ * --precision int8 sets the session option precision to
+ * TESSERA_PRECISION_INT8; against a tessera.h without it the program
+ * still compiles, and asking for int8 exits 2 with "int8 is not available
+ * in this build". fp32 (the default) leaves the options' default alone.
  * --info prints the model info (kernel variant, cache sizes) as JSON.
  */
 #define _POSIX_C_SOURCE 199309L
@@ -75,10 +80,19 @@ static int parse_isa(const char *s) {
     exit(1);
 }
 
+/* 1 for int8, 0 for fp32. */
+static int parse_precision(const char *s) {
+    if (!strcmp(s, "fp32")) return 0;
+    if (!strcmp(s, "int8")) return 1;
+    fprintf(stderr, "bench_tessera: unknown --precision %s (fp32 or int8)\n", s);
+    exit(1);
+}
+
 static int usage(void) {
     fprintf(stderr,
             "usage: bench_tessera MODEL_DIR THREADS BATCH HEIGHT WIDTH RUNS [WARMUP]\n"
-            "                     [--isa auto|portable|avx2|avx512] [--input FILE] [--dump FILE]\n"
+            "                     [--isa auto|portable|avx2|avx512] [--precision fp32|int8]\n"
+            "                     [--input FILE] [--dump FILE]\n"
             "       bench_tessera --info MODEL_DIR\n");
     return 1;
 }
@@ -87,16 +101,24 @@ int main(int argc, char **argv) {
     const char *pos[8];
     int npos = 0;
     const char *input_path = NULL, *dump_path = NULL;
-    int isa = TESSERA_ISA_AUTO, info_only = 0;
+    int isa = TESSERA_ISA_AUTO, info_only = 0, int8 = 0;
     for (int a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "--info")) info_only = 1;
         else if (!strcmp(argv[a], "--isa") && a + 1 < argc) isa = parse_isa(argv[++a]);
+        else if (!strcmp(argv[a], "--precision") && a + 1 < argc) int8 = parse_precision(argv[++a]);
         else if (!strcmp(argv[a], "--input") && a + 1 < argc) input_path = argv[++a];
         else if (!strcmp(argv[a], "--dump") && a + 1 < argc) dump_path = argv[++a];
         else if (npos < 8) pos[npos++] = argv[a];
         else return usage();
     }
     if (info_only ? npos != 1 : (npos < 6 || npos > 7)) return usage();
+#ifndef TESSERA_PRECISION_INT8
+    if (int8) {
+        fprintf(stderr, "bench_tessera: --precision int8: int8 is not available in this build "
+                        "(tessera.h has no TESSERA_PRECISION_INT8)\n");
+        return 2;
+    }
+#endif
 
     tessera_model *model = NULL;
     double t0 = now_ms();
@@ -127,6 +149,9 @@ int main(int argc, char **argv) {
     opts.width = width;
     opts.num_threads = threads;
     opts.isa = isa;
+#ifdef TESSERA_PRECISION_INT8
+    if (int8) opts.precision = TESSERA_PRECISION_INT8;
+#endif
     tessera_session *session = NULL;
     t0 = now_ms();
     st = tessera_session_create(model, &opts, &session);
@@ -194,9 +219,9 @@ int main(int argc, char **argv) {
     }
 
     printf("{\"runtime\": \"tessera-c\", \"threads\": %d, \"batch\": %d, \"height\": %d, \"width\": %d, "
-           "\"warmup\": %d, \"load_ms\": %.3f, \"session_ms\": %.3f, \"first_run_ms\": %.3f, "
-           "\"arena_bytes\": %zu, ",
-           threads, batch, height, width, warmup, load_ms, session_ms, first_ms,
+           "\"precision\": \"%s\", \"warmup\": %d, \"load_ms\": %.3f, \"session_ms\": %.3f, "
+           "\"first_run_ms\": %.3f, \"arena_bytes\": %zu, ",
+           threads, batch, height, width, int8 ? "int8" : "fp32", warmup, load_ms, session_ms, first_ms,
            tessera_session_arena_bytes(session));
     print_info(&info);
     printf(", \"ms\": [");

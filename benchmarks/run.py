@@ -15,7 +15,11 @@
    in an order that rotates from round to round. The median over all timed
    runs of all rounds is the row's number for that runtime.
 4. Prints Markdown tables and writes them, with the date and the machine, to
-   benchmarks/results/latest.md (raw numbers: latest.json).
+   benchmarks/results/latest.md (raw numbers: latest.json): the fp32 table,
+   then, when an int8 runtime ran (tessera-int8, ort-int8), an int8 table
+   with Tessera int8 against ONNX Runtime's dynamic int8. A runtime that
+   this build does not have (int8 in a library without it) is reported as
+   unavailable and left out.
 
 A row's name is MODEL@RES/tT/bB, e.g. vit_base_patch16_224@384/t2/b1;
 --rows keeps the rows whose name contains any of the comma-separated
@@ -62,12 +66,17 @@ LABEL = {
     "tessera-c": "Tessera (C API)",
     "tessera-c-avx2": "Tessera (C API, AVX2 forced)",
     "tessera-py": "Tessera (Python)",
+    "tessera-int8": "Tessera int8 (C API)",
     "onnxruntime": "ONNX Runtime",
+    "ort-int8": "ORT dynamic int8",
     "openvino": "OpenVINO",
     "openvino-default": "OpenVINO, default precision",
     "torch": "PyTorch eager",
 }
 SHORT = {"onnxruntime": "ORT", "openvino": "OpenVINO", "torch": "PyTorch"}
+INT8 = ("tessera-int8", "ort-int8")  # compared with each other, not with the fp32 peers
+ALIASES = {"ort": "onnxruntime"}     # accepted by --runtimes
+UNAVAILABLE_EXIT = 3                 # worker.py's exit status for a runtime this build lacks
 CHECK_COS = 0.99999   # minimum cosine against torch
 CHECK_REL = 1e-3      # maximum |diff| / max(1, max |ref|)
 
@@ -271,6 +280,9 @@ def run_worker(args, env, timeout=900):
     foreign = None
     if s0 and s1 and wall > 0:
         foreign = max(0.0, ((s1[0] - s0[0]) + (s1[1] - s0[1]) - (c1 - c0)) / wall)
+    if p.returncode == UNAVAILABLE_EXIT:
+        tail = "\n".join(p.stderr.strip().splitlines()[-3:])
+        return {"error": tail, "unavailable": True, "wall_s": wall}
     if p.returncode != 0:
         tail = "\n".join(p.stderr.strip().splitlines()[-6:])
         return {"error": f"exit {p.returncode}: {tail}", "wall_s": wall}
@@ -292,10 +304,21 @@ def check_model(key, env, threads):
     for pair, c in r["pairs"].items():
         runtime = pair.split()[0]
         if "error" in c:
+            # "unavailable: ..." (int8 not in this build) is reported as such, not as wrong
             bad[runtime] = c["error"]
+        elif runtime in INT8:
+            continue  # int8 is not held to the fp32 bounds; its cosine goes in the int8 table's note
         elif c["cosine_min"] < CHECK_COS or c["max_abs"] > CHECK_REL * max(1.0, c["max_ref"]):
             bad[runtime] = f"{pair}: max abs {c['max_abs']:.3g}, cosine {c['cosine_min']:.7f}"
     return r, bad
+
+
+def is_unavailable(reason):
+    return str(reason).startswith("unavailable")
+
+
+def exclusion_status(reason):
+    return "unavailable" if is_unavailable(reason) else "wrong output"
 
 
 def percentile(xs, q):
@@ -320,7 +343,66 @@ def disturbed(x):
     return bool(x) and x.get("launches", 0) > 0 and x.get("clean_launches", 0) == 0
 
 
-def tables(results, m, runtimes, rows):
+def int8_table(results, runtimes, rows, checks):
+    """Tessera int8 against ORT dynamic int8 (and each against its own fp32)."""
+    out = []
+    has_ort32 = "onnxruntime" in runtimes
+    head = ["Model", "Res", "Thr", "Batch", "Tessera int8 ms", "img/s", "int8 gain"]
+    head += ["ORT int8 ms"] + (["ORT int8 gain"] if has_ort32 else []) + ["vs ORT int8"]
+    head += ["vs ORT fp32"] if has_ort32 else []
+    out.append("| " + " | ".join(head) + " |")
+    out.append("|" + "|".join(["---"] * 4 + ["--:"] * (len(head) - 4)) + "|")
+    any_disturbed = False
+    star = lambda flag: "\\*" if flag else ""  # noqa: E731
+    for key, thr, b in rows:
+        r = results[row_name(key, thr, b)]["runtimes"]
+        t32, t8 = r.get("tessera-c", {}), r.get("tessera-int8", {})
+        o32, o8 = r.get("onnxruntime", {}), r.get("ort-int8", {})
+        t8m, o8m = t8.get("median_ms"), o8.get("median_ms")
+        any_disturbed |= disturbed(t8) or disturbed(o8)
+        name, res = key.split("@")
+        cells = [f"`{name}`", res, str(thr), str(b)]
+        if t8m:
+            cells += [f"{t8m:.1f}{star(disturbed(t8))}", f"{b / (t8m / 1e3):.2f}",
+                      fmt_ratio(t32.get("median_ms"), t8m)]
+        else:
+            cells += [t8.get("status", "–"), "–", "–"]
+        cells.append(f"{o8m:.1f}{star(disturbed(o8))}" if o8m else o8.get("status", "–"))
+        if has_ort32:
+            cells.append(fmt_ratio(o32.get("median_ms"), o8m) if o8m else "–")
+        cells.append(fmt_ratio(o8m, t8m) + star(disturbed(t8) or disturbed(o8)) if o8m and t8m else "–")
+        if has_ort32:
+            cells.append(fmt_ratio(o32.get("median_ms"), t8m) if t8m else "–")
+        out.append("| " + " | ".join(cells) + " |")
+    out.append("")
+    out.append("`vs ORT int8` = ORT dynamic int8's median ms / Tessera int8's median ms: above 1× "
+               "Tessera int8 is faster" + ("; `vs ORT fp32` the same against ONNX Runtime at fp32"
+                                           if has_ort32 else "") +
+               ". `int8 gain` = that runtime's fp32 median ms / its int8 median ms. "
+               "ORT dynamic int8 runs `model.int8.onnx` (`quantize_dynamic`, QInt8 weights, other "
+               "arguments at their defaults); Tessera int8 is the session option precision = int8.")
+    if any_disturbed:
+        out.append("\\* every launch behind this number ran while other processes used the CPU: "
+                   "unreliable.")
+    cos = []
+    for key, c in (checks or {}).items():
+        parts = []
+        for pair, what in (("tessera-int8 embedding vs torch forward_features[:,0]", "Tessera int8 embedding"),
+                           ("ort-int8 output vs torch forward", "ORT int8 output")):
+            x = c.get("pairs", {}).get(pair)
+            if x and "error" not in x:
+                parts.append(f"{what} {x['cosine_min']:.6f}")
+        if parts:
+            cos.append(f"`{key}`: " + ", ".join(parts))
+    if cos:
+        out.append("Lowest cosine to PyTorch fp32 in the correctness check (batch 2, random N(0, 1) "
+                   "input; ORT's output is the logits for ViT-B and the CLS embedding otherwise; "
+                   "scripts/int8_accuracy.py measures real photos): " + "; ".join(cos) + ".")
+    out.append("")
+    return out
+
+
+def tables(results, m, runtimes, rows, checks=None):
     peak1 = m["fma_peak"][m["peak_isa"]]["gflops"]
     out = []
     any_disturbed = False
@@ -377,6 +459,8 @@ def tables(results, m, runtimes, rows):
         out.append("\\* every launch behind this number ran while other processes used the CPU "
                    "(see \"others' cores\" below): unreliable.")
     out.append("")
+    if any(rt in runtimes for rt in INT8):
+        out += int8_table(results, runtimes, rows, checks)
     # detail: one line per configuration and runtime
     head = ["Row", "Runtime", "median ms", "p10–p90 ms", "n", "img/s", "GFLOP/s", "% peak",
             "Tessera speed-up", "peak RSS MiB", "others' cores"]
@@ -387,6 +471,7 @@ def tables(results, m, runtimes, rows):
         r = results[rn]
         g = r["gflop_per_image"]
         tm = r["runtimes"].get("tessera-c", {}).get("median_ms")
+        t8 = r["runtimes"].get("tessera-int8", {}).get("median_ms")
         for rt in runtimes:
             x = r["runtimes"].get(rt)
             if not x:
@@ -396,7 +481,10 @@ def tables(results, m, runtimes, rows):
                 continue
             med = x["median_ms"]
             gf = g * b / (med / 1e3)
-            su = "1.00× (ref)" if rt == "tessera-c" else fmt_ratio(med, tm)
+            if rt in INT8:  # int8 runtimes against Tessera int8
+                su = "1.00× (int8 ref)" if rt == "tessera-int8" else (fmt_ratio(med, t8) if t8 else "–")
+            else:
+                su = "1.00× (ref)" if rt == "tessera-c" else fmt_ratio(med, tm)
             st = "\\*" if disturbed(x) else ""
             out.append(
                 f"| `{rn}` | {LABEL[rt]} | {med:.1f}{st} | {x['p10_ms']:.1f}–{x['p90_ms']:.1f} | {x['n']} | "
@@ -404,7 +492,9 @@ def tables(results, m, runtimes, rows):
                 f"{x.get('max_rss_mb', 0):.0f} | {x.get('kept_foreign_max', 0):.2f} |")
     out.append("")
     out.append("\"others' cores\" = the most CPU that other processes (and hypervisor steal) took "
-               "during a launch whose runs are in the median; n = timed runs in the median.")
+               "during a launch whose runs are in the median; n = timed runs in the median."
+               + (" The int8 rows' speed-up is over Tessera int8, and their % peak is of the fp32 "
+                  "FMA peak." if any(rt in runtimes for rt in INT8) else ""))
     return out
 
 
@@ -413,7 +503,10 @@ def main():
     ap.add_argument("--quick", action="store_true", help="2 rounds, ~0.5 s of timed runs per worker")
     ap.add_argument("--rows", default="", help="comma-separated substrings of row names to keep")
     ap.add_argument("--runtimes", default="",
-                    help="comma-separated runtimes (default: all but openvino-default, OpenVINO at its default precision; tessera-c is always run)")
+                    help="comma-separated runtimes (default: all but openvino-default, OpenVINO at its "
+                         "default precision; tessera-c is always run): tessera-c, tessera-c-avx2, "
+                         "tessera-py, tessera-int8, onnxruntime (or ort), ort-int8, openvino, "
+                         "openvino-default, torch")
     ap.add_argument("--rounds", type=int, help="rounds per row (default 4, --quick 2)")
     ap.add_argument("--target-seconds", type=float,
                     help="timed seconds per worker launch (default 1.5, --quick 0.5)")
@@ -483,11 +576,11 @@ def main():
     if not m["fma_peak"].get(m["peak_isa"]):
         raise SystemExit("could not measure the FMA peak (benchmarks/.bin/fma_peak_avx2 missing?)")
 
-    runtimes = ["tessera-c", "tessera-py", "onnxruntime", "openvino", "torch"]
+    runtimes = ["tessera-c", "tessera-py", "onnxruntime", "openvino", "torch", "tessera-int8", "ort-int8"]
     if "avx512f" in m["isa_flags"] and m["tessera"]["isa_name"] == "avx512":
         runtimes.insert(1, "tessera-c-avx2")
     if a.runtimes:
-        keep = set(a.runtimes.split(",")) | {"tessera-c"}
+        keep = {ALIASES.get(r, r) for r in a.runtimes.split(",") if r} | {"tessera-c"}
         unknown = keep - set(LABEL)
         if unknown:
             raise SystemExit(f"unknown runtimes {sorted(unknown)}; known: {', '.join(LABEL)}")
@@ -508,16 +601,23 @@ def main():
                 excluded[key] = bad
                 continue
             for pair, c in res["pairs"].items():
+                prt = pair.split()[0]
+                if prt not in runtimes and prt in INT8:
+                    continue  # checked, but not asked for in --runtimes
                 if "error" in c:
-                    print(f"- `{key}` {pair}: ERROR {c['error']}")
+                    print(f"- `{key}` {pair}: "
+                          + (c["error"] if is_unavailable(c["error"]) else f"ERROR {c['error']}"))
                 else:
-                    ok = pair.split()[0] not in bad
+                    ok = prt not in bad
                     print(f"- `{key}` {pair}: max abs {c['max_abs']:.2e} (max |ref| {c['max_ref']:.2f}), "
-                          f"cosine {c['cosine_min']:.9f}{'' if ok else '  ** WRONG: excluded **'}")
+                          f"cosine {c['cosine_min']:.9f}"
+                          + (" (int8: no bound)" if prt in INT8 else "")
+                          + ('' if ok else '  ** WRONG: excluded **'))
             # the Python binding and the C API run the same library: if the C
             # embedding is wrong, every Tessera column is
             if "tessera-c" in bad:
                 bad.update({"tessera-py": bad["tessera-c"]})
+                bad.setdefault("tessera-int8", bad["tessera-c"])
             excluded[key] = bad
         print(flush=True)
 
@@ -551,7 +651,15 @@ def main():
             if busy >= a.idle_threshold:
                 log(f"  (others use {busy:.2f} cores; waited {waited:.0f} s, "
                     f"{budget['left']:.0f} s of waiting left: running anyway)")
+            if rt in excluded.get(key, {}):
+                return {"error": excluded[key][rt]}  # found unavailable by an earlier launch
             r = run_worker([rt, name, res, thr, b, runs, "--warmup", warmup], env)
+            if r.get("unavailable"):
+                why = r["error"].splitlines()[-1] if r["error"] else "no reason given"
+                why = why[len("unavailable: "):] if why.startswith("unavailable: ") else why
+                excluded.setdefault(key, {})[rt] = f"unavailable: {why}"
+                log(f"  {label} {rt}: unavailable ({why}); not launched again for this model")
+                return r
             if "error" in r:
                 errors[rt].append(r["error"])
                 log(f"  {label} {rt}: FAILED {r['error'].splitlines()[-1] if r['error'] else ''}")
@@ -579,7 +687,7 @@ def main():
         for extra_pass in range(rounds):
             need = [rt for rt in rts
                     if sum(fc < a.idle_threshold for _, fc in samples[rt]) < min_clean
-                    and len(errors[rt]) < rounds]
+                    and len(errors[rt]) < rounds and rt not in excluded.get(key, {})]
             if not need or budget["left"] <= 0:
                 break
             for rt in need:
@@ -593,7 +701,8 @@ def main():
                "runs_per_launch": runs, "warmup": warmup, "rounds": rounds, "runtimes": {}}
         for rt in runtimes:
             if rt in excluded.get(key, {}):
-                row["runtimes"][rt] = {"status": "wrong output", "reason": excluded[key][rt]}
+                row["runtimes"][rt] = {"status": exclusion_status(excluded[key][rt]),
+                                       "reason": excluded[key][rt]}
                 continue
             launches = samples[rt]
             clean = [l for l in launches if l[1] < a.idle_threshold]
@@ -647,13 +756,14 @@ def main():
     lines = machine_lines(m)
     peak1 = m["fma_peak"][m["peak_isa"]]["gflops"]
 
-    table = tables(results, m, runtimes, rows)
+    table = tables(results, m, runtimes, rows, checks)
     meth = (f"{rounds} rounds per row; each round starts every runtime once, in rotating order, as a "
             f"fresh process; {'/'.join(map(str, sorted(set(row_warmup.values()))))} warm-up run(s) "
             f"(1 where one run takes over a second) then ~{target:g} s (at least 3) of timed runs "
             f"per launch; "
             f"median over all timed runs of the launches during which other processes used < "
-            f"{a.idle_threshold:g} cores (all launches if there is none). fp32 everywhere; "
+            f"{a.idle_threshold:g} cores (all launches if there is none). fp32 everywhere but the "
+            f"int8 runtimes; "
             f"ONNX Runtime with spinning off, Tessera's pool threads sleep, OpenVINO and PyTorch "
             f"with their defaults. "
             f"% peak = GFLOP/s / (threads × one-core {m['peak_isa']} FMA peak "
@@ -683,7 +793,11 @@ def main():
                              f"the median is over the other {x['clean_launches']}")
     for key, bad in excluded.items():
         for rt, why in bad.items():
-            notes.append(f"- `{key}` {rt}: left out, wrong output ({why})")
+            if rt in INT8 and rt not in runtimes:
+                continue  # checked, but not asked for in --runtimes
+            status = exclusion_status(why)
+            why = why[len("unavailable: "):] if str(why).startswith("unavailable: ") else why
+            notes.append(f"- `{key}` {rt}: left out, {status} ({why})")
     if notes:
         print("Problems:\n" + "\n".join(notes) + "\n")
     print(f"({elapsed / 60:.1f} min of runs; {meth})")
@@ -694,8 +808,15 @@ def main():
           "## Machine", ""] + [f"- {l}" for l in lines] + ["", "## Correctness (vs PyTorch, untimed)", ""]
     for key, r in checks.items():
         for pair, c in r.get("pairs", {}).items():
-            md.append(f"- `{key}` {pair}: " + (f"ERROR {c['error']}" if "error" in c else
-                      f"max abs {c['max_abs']:.2e}, cosine {c['cosine_min']:.9f}"))
+            prt = pair.split()[0]
+            if prt in INT8 and prt not in runtimes:
+                continue
+            if "error" in c:
+                md.append(f"- `{key}` {pair}: "
+                          + (c["error"] if is_unavailable(c["error"]) else f"ERROR {c['error']}"))
+            else:
+                md.append(f"- `{key}` {pair}: max abs {c['max_abs']:.2e}, cosine {c['cosine_min']:.9f}"
+                          + (" (int8: no bound)" if prt in INT8 else ""))
     if not checks:
         md.append("- skipped (--no-check)")
     md += ["", "## Results", ""] + table + [""]

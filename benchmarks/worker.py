@@ -9,7 +9,11 @@ RUNTIME is one of
                   does the timing in C; this script only relays its JSON)
   tessera-c-avx2  the same with TESSERA_ISA=avx2 (the AVX2 kernels forced)
   tessera-py      Tessera through the Python binding (session.run)
+  tessera-int8    Tessera through its C API with the session option
+                  precision = int8 (bench_tessera --precision int8)
   onnxruntime     ONNX Runtime, CPUExecutionProvider, on model.onnx
+  ort-int8        the same on model.int8.onnx (make_models.py: ONNX
+                  Runtime's quantize_dynamic, QInt8 weights)
   openvino        OpenVINO CPU plugin, on model.onnx reshaped to a static batch
   torch           PyTorch eager (timm model, torch.inference_mode)
 MODEL is a timm name (vit_small_patch14_dinov2, vit_base_patch16_224) and RES
@@ -18,13 +22,19 @@ make_models.py). The worker sets the runtime's thread count to THREADS, runs
 N untimed warm-up runs (default 3), then RUNS timed runs of one batch of
 BATCH images on the same input, and prints one JSON line with the per-run
 milliseconds ("ms"). Each timed interval is one inference call; making the
-input and reading the output outside that call are not timed.
+input and reading the output outside that call are not timed. A runtime this
+build or model directory does not have (tessera-int8 against a library
+without int8, ort-int8 without model.int8.onnx) exits with status 3 and the
+reason on stderr, so that the driver reports it as unavailable.
 
 `check` compares, once and untimed, every runtime's output with PyTorch's on
 the same seeded input (batch 2): Tessera's embedding (CLS after the final
 norm, from the C API and the Python binding) with
 model.forward_features(x)[:, 0], and the ONNX Runtime / OpenVINO outputs with
-model(x). It prints one JSON line with max abs difference and cosine per pair.
+model(x). The int8 runtimes are compared the same way (Tessera int8's
+embedding, ORT int8's output), to report how far int8 is from fp32; a pair
+that cannot run says why in "error". It prints one JSON line with max abs
+difference and cosine per pair.
 """
 
 from __future__ import annotations
@@ -43,8 +53,14 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BIN = HERE / ".bin"
 MODELS = HERE / ".models"
-RUNTIMES = ("tessera-c", "tessera-c-avx2", "tessera-py", "onnxruntime", "openvino", "openvino-default", "torch")
+RUNTIMES = ("tessera-c", "tessera-c-avx2", "tessera-py", "tessera-int8", "onnxruntime", "ort-int8",
+            "openvino", "openvino-default", "torch")
 INPUT_SEED = 20240601
+UNAVAILABLE_EXIT = 3  # the runtime is not in this build / model directory
+
+
+class Unavailable(Exception):
+    """A runtime this build or model directory does not have."""
 
 
 def set_thread_env(threads: int) -> None:
@@ -105,6 +121,21 @@ def run_tessera_c(d: Path, res, threads, batch, runs, warmup, isa_env=None, extr
     return out
 
 
+def run_tessera_int8(d: Path, res, threads, batch, runs, warmup, extra=()):
+    """tessera-c with --precision int8; a library or header without int8 is Unavailable."""
+    try:
+        return run_tessera_c(d, res, threads, batch, runs, warmup, extra=("--precision", "int8", *extra))
+    except RuntimeError as e:
+        msg = str(e)
+        # bench_tessera built against a header without int8, or a library
+        # that refuses the option when the session is made (other failures
+        # are failures)
+        refused = any(f"tessera_session_create failed: {s}" in msg for s in ("unsupported", "invalid argument"))
+        if "not available in this build" in msg or refused:
+            raise Unavailable(msg.split(": ", 1)[-1]) from None  # bench_tessera's own message
+        raise
+
+
 def run_tessera_py(d: Path, res, threads, batch, runs, warmup):
     t0 = time.perf_counter()
     import tessera
@@ -119,8 +150,10 @@ def run_tessera_py(d: Path, res, threads, batch, runs, warmup):
             "library": tessera.library_path(), "arena_bytes": session.arena_bytes}
 
 
-def ort_session(d: Path, threads: int):
+def ort_session(d: Path, threads: int, file: str = "model.onnx"):
     import onnxruntime as ort
+    if not (d / file).exists():
+        raise Unavailable(f"no {d.name}/{file}; run benchmarks/make_models.py")
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
@@ -128,20 +161,20 @@ def ort_session(d: Path, threads: int):
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.add_session_config_entry("session.inter_op.allow_spinning", "0")
-    return ort.InferenceSession(str(d / "model.onnx"), sess_options=so,
+    return ort.InferenceSession(str(d / file), sess_options=so,
                                 providers=["CPUExecutionProvider"])
 
 
-def run_onnxruntime(d: Path, res, threads, batch, runs, warmup):
+def run_onnxruntime(d: Path, res, threads, batch, runs, warmup, file="model.onnx"):
     import onnxruntime as ort
     t0 = time.perf_counter()
-    sess = ort_session(d, threads)
+    sess = ort_session(d, threads, file)
     load_s = time.perf_counter() - t0
     name = sess.get_inputs()[0].name
     x = make_input(batch, res)
     ms, first = time_calls(lambda: sess.run(None, {name: x}), runs, warmup)
     return {"ms": ms, "first_run_ms": first, "load_s": load_s, "version": ort.__version__,
-            "providers": sess.get_providers()}
+            "providers": sess.get_providers(), "file": file}
 
 
 OV_CONFIG_KEYS = ("INFERENCE_NUM_THREADS", "NUM_STREAMS", "PERFORMANCE_HINT",
@@ -223,8 +256,12 @@ def bench(runtime, model, res, threads, batch, runs, warmup):
         out = run_tessera_c(d, res, threads, batch, runs, warmup, isa_env="avx2")
     elif runtime == "tessera-py":
         out = run_tessera_py(d, res, threads, batch, runs, warmup)
+    elif runtime == "tessera-int8":
+        out = run_tessera_int8(d, res, threads, batch, runs, warmup)
     elif runtime == "onnxruntime":
         out = run_onnxruntime(d, res, threads, batch, runs, warmup)
+    elif runtime == "ort-int8":
+        out = run_onnxruntime(d, res, threads, batch, runs, warmup, file="model.int8.onnx")
     elif runtime == "openvino":
         out = run_openvino(d, res, threads, batch, runs, warmup)
     elif runtime == "openvino-default":
@@ -289,6 +326,17 @@ def check(model, res, threads):
                           extra=("--input", str(inp), "--dump", str(dump)))
             emb = np.fromfile(dump, np.float32).reshape(batch, -1)
             pairs[f"{name} embedding vs torch forward_features[:,0]"] = compare(emb, ref_emb)
+        # int8: how far from fp32 (no bound applies); unavailable is not fatal
+        pair = "tessera-int8 embedding vs torch forward_features[:,0]"
+        try:
+            dump.unlink(missing_ok=True)
+            run_tessera_int8(d, res, threads, batch, 1, 0, extra=("--input", str(inp), "--dump", str(dump)))
+            emb = np.fromfile(dump, np.float32).reshape(batch, -1)
+            pairs[pair] = compare(emb, ref_emb)
+        except Unavailable as e:
+            pairs[pair] = {"error": f"unavailable: {e}", "unavailable": True}
+        except Exception as e:
+            pairs[pair] = {"error": repr(e)}
 
     try:
         sess = ort_session(d, threads)
@@ -296,6 +344,14 @@ def check(model, res, threads):
         pairs["onnxruntime output vs torch forward"] = compare(y, ref_out)
     except Exception as e:  # reported, not fatal
         pairs["onnxruntime output vs torch forward"] = {"error": repr(e)}
+    try:
+        sess = ort_session(d, threads, "model.int8.onnx")
+        y = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+        pairs["ort-int8 output vs torch forward"] = compare(y, ref_out)
+    except Unavailable as e:
+        pairs["ort-int8 output vs torch forward"] = {"error": f"unavailable: {e}", "unavailable": True}
+    except Exception as e:
+        pairs["ort-int8 output vs torch forward"] = {"error": repr(e)}
     try:
         compiled, _ = ov_compile(d, res, threads, batch)
         y = compiled.create_infer_request().infer({0: x})[0]
@@ -325,7 +381,12 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     a = ap.parse_args()
     set_thread_env(a.threads)
-    print(json.dumps(bench(a.runtime, a.model, a.res, a.threads, a.batch, a.runs, a.warmup)), flush=True)
+    try:
+        out = bench(a.runtime, a.model, a.res, a.threads, a.batch, a.runs, a.warmup)
+    except Unavailable as e:
+        print(f"unavailable: {e}", file=sys.stderr, flush=True)
+        sys.exit(UNAVAILABLE_EXIT)
+    print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":
