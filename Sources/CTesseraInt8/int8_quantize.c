@@ -14,6 +14,15 @@ static inline float rint_even(float v) {
     return r - m;
 }
 
+/* Four groups of 4 bytes to their places in a 12-row panel. */
+#define GROUP (4 * TESSERA_I8_PANEL_ROWS)
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static inline void store16(uint8_t *p, __m128i b) {
+    _mm_storeu_si32(p, b);
+    _mm_storeu_si32(p + GROUP, _mm_srli_si128(b, 4));
+    _mm_storeu_si32(p + 2 * GROUP, _mm_srli_si128(b, 8));
+    _mm_storeu_si32(p + 3 * GROUP, _mm_srli_si128(b, 12));
+}
+
 #define QUANT_FN tessera_i8_quantize_row_avx512
 #define QUANT_ATTR __attribute__((target("avx512f,avx512bw,avx512vl")))
 #define W 16
@@ -26,7 +35,7 @@ static inline float rint_even(float v) {
 #define VADD(a, b) _mm512_add_ps((a), (b))
 #define VHMIN(v) _mm512_reduce_min_ps(v)
 #define VHMAX(v) _mm512_reduce_max_ps(v)
-#define VSTORE_BYTES(p, v) _mm_storeu_si128((__m128i *)(void *)(p), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)))
+#define VSTORE_BYTES(p, v) store16((p), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)))
 #include "int8_quantize_body.h"
 #undef QUANT_FN
 #undef QUANT_ATTR
@@ -58,7 +67,9 @@ __attribute__((target("avx2"))) static inline float hmax8(__m256 v) {
 __attribute__((target("avx2"))) static inline void store8(uint8_t *p, __m256 v) {
     __m256i i = _mm256_cvtps_epi32(v);
     __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
-    _mm_storel_epi64((__m128i *)(void *)p, _mm_packus_epi16(w, w));
+    __m128i b = _mm_packus_epi16(w, w);
+    _mm_storeu_si32(p, b);
+    _mm_storeu_si32(p + GROUP, _mm_srli_si128(b, 4));
 }
 
 #define QUANT_FN tessera_i8_quantize_row_avx2

@@ -4,7 +4,7 @@
  * B), VBCAST(p) (4 bytes of A to every lane), VDOT(acc, a, b) (acc + the
  * 4-byte dot products of unsigned a and signed b per lane), VSTORE(p, v)
  * (W int32). The tile is MR x 2W: two vectors of columns per row. */
-TILE_ATTR void TILE_FN(ptrdiff_t kp, const uint8_t *a, ptrdiff_t lda, const int8_t *b,
+TILE_ATTR void TILE_FN(ptrdiff_t kp, const uint8_t *a, const int8_t *b,
                        ptrdiff_t bnext, int32_t *out, ptrdiff_t ldo) {
     VEC acc0[MR], acc1[MR];
     for (int r = 0; r < MR; r++) { acc0[r] = VZERO(); acc1[r] = VZERO(); }
@@ -17,11 +17,11 @@ TILE_ATTR void TILE_FN(ptrdiff_t kp, const uint8_t *a, ptrdiff_t lda, const int8
         VEC b0 = VLOADB(pb), b1 = VLOADB(pb + bnext);
 #pragma clang loop unroll(full)
         for (int r = 0; r < MR; r++) {
-            VEC x = VBCAST(pa + r * lda);
+            VEC x = VBCAST(pa + 4 * r);
             acc0[r] = VDOT(acc0[r], x, b0);
             acc1[r] = VDOT(acc1[r], x, b1);
         }
-        pa += 4;
+        pa += 4 * TESSERA_I8_PANEL_ROWS;
         pb += 64;
     }
     for (int r = 0; r < MR; r++) {

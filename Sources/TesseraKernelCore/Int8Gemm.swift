@@ -39,11 +39,14 @@ public struct Int8Tile: Sendable {
 /// is even, so that a 32-wide tile never reads past it.
 ///
 /// Activations: per row, asymmetric, unsigned: x ≈ scale · (q − zero), with
-/// 0 in the range exactly; rows `lda` bytes apart, `kp` deep.
+/// 0 in the range exactly; in panels of 12 rows, each holding, per group of
+/// 4 k, 12 rows × 4 bytes (a tile's broadcasts at constant offsets, one
+/// pointer for all its rows), `rowBytes(k)` groups' bytes per row.
 public enum Int8Layout {
     @inlinable public static func depth(_ k: Int) -> Int { (k + 3) / 4 * 4 }
 
-    /// Bytes between quantized rows: the depth, rounded to a cache line.
+    /// Bytes of one row in its panel: the depth, rounded to a cache line
+    /// (so that every panel starts on one).
     @inlinable public static func rowBytes(_ k: Int) -> Int { (k + 63) / 64 * 64 }
 
     @inlinable public static func paddedColumns(_ n: Int) -> Int { (n + 31) / 32 * 32 }
@@ -64,7 +67,7 @@ public enum Int8Layout {
     /// per row a scale (Float) and a zero point (Int32), then the bytes.
     @inlinable public static func activationFloats(m: Int, k: Int) -> Int {
         let rows = paddedRows(m)
-        return 2 * rows + rows * rowBytes(k) / 4
+        return (2 * rows + 15) / 16 * 16 + rows * rowBytes(k) / 4
     }
 
     /// Quantizes W [N, K] (W[n][k] read through `weight`) into `packed`
@@ -126,16 +129,29 @@ public struct Int8Rows {
     public let scales: UnsafeMutablePointer<Float>
     public let zeros: UnsafeMutablePointer<Int32>
     public let bytes: UnsafeMutablePointer<UInt8>
-    public let ld: Int
+    /// Bytes of a row (its k, padded); a panel holds 12 of them.
+    public let rowBytes: Int
 
     @inlinable
     public init(_ buffer: UnsafeMutablePointer<Float>, rows m: Int, k: Int) {
         let rows = Int8Layout.paddedRows(m)
         scales = buffer
         zeros = UnsafeMutableRawPointer(buffer + rows).assumingMemoryBound(to: Int32.self)
-        bytes = UnsafeMutableRawPointer(buffer + 2 * rows).assumingMemoryBound(to: UInt8.self)
-        ld = Int8Layout.rowBytes(k)
+        // The bytes start on a cache line (the buffer is 64-byte aligned).
+        bytes = UnsafeMutableRawPointer(buffer + (2 * rows + 15) / 16 * 16).assumingMemoryBound(to: UInt8.self)
+        rowBytes = Int8Layout.rowBytes(k)
     }
+
+    /// Row r's first 4 bytes in its panel (its next 4 are 48 bytes on).
+    @inlinable
+    public func row(_ r: Int) -> UnsafeMutablePointer<UInt8> {
+        let p = Int8Tile.rowQuantum
+        return bytes + (r / p) * p * rowBytes + (r % p) * 4
+    }
+
+    /// Row r's byte k.
+    @inlinable
+    public func byte(_ r: Int, _ k: Int) -> UInt8 { row(r)[(k / 4) * 4 * Int8Tile.rowQuantum + k % 4] }
 }
 
 /// One int8 GEMM: C = epilogue(dequantize(A_q · B_qᵀ)), A quantized by rows

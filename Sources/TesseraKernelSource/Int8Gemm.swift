@@ -8,12 +8,11 @@ func quantizeRowsPart(_ q: QuantizeArgs, thread t: Int, of nt: Int) {
     let padded = Int8Layout.paddedRows(q.rows)
     let out = Int8Rows(q.buffer, rows: q.rows, k: q.k)
     for r in (t * padded / nt)..<((t + 1) * padded / nt) {
-        let dst = out.bytes + r * out.ld
         if r < q.rows {
-            variantQuantizeRow(q.x + r * q.ldx, q.k, out.ld, Float(q.levels), dst, out.scales + r, out.zeros + r)
+            variantQuantizeRow(q.x + r * q.ldx, q.k, out.rowBytes, Float(q.levels), out.row(r), out.scales + r, out.zeros + r)
         } else {
-            dst.update(repeating: 0, count: out.ld)
-            out.scales[r] = 0; out.zeros[r] = 0
+            variantQuantizeRow(q.x, 0, out.rowBytes, Float(q.levels), out.row(r), out.scales + r, out.zeros + r)
+            out.scales[r] = 0
         }
     }
 }
@@ -49,7 +48,7 @@ func int8GemmPart<V: VectorFloat>(_: V.Type, _ g: Int8GemmArgs, thread t: Int, o
                 let qb0 = V.loadBits(g.b.sums + col), qb1 = V.loadBits(g.b.sums + col + w)
                 var row = m0
                 while row < m1 {
-                    tile.run(kp, a.bytes + row * a.ld, a.ld, b, half, acc, nr)
+                    tile.run(kp, a.row(row), b, half, acc, nr)
                     for r in 0..<min(mr, g.m - row) {
                         let za = V.Bits(repeating: a.zeros[row + r]), sa = V(repeating: a.scales[row + r])
                         let x0 = V.convert(V.loadBits(acc + r * nr) &- za &* qb0) * (sa * sb0)

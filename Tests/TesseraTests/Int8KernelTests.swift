@@ -19,8 +19,11 @@ final class Int8KernelTests: XCTestCase {
         for (name, _, tile) in int8Variants() {
             for kp in [4, 8, 12, 100, 772] {
                 var r = Bytes(state: UInt64(kp) &* 0x9E3779B97F4A7C15 | 1)
-                let lda = kp + 4 * Int(r.next() % 3)
-                let a = (0..<(tile.mr * lda)).map { _ in UInt8(r.next() % UInt64(tile.levels + 1)) }
+                // A 12-row panel; the tile's rows start at row `first` of it.
+                let rowsA = (0..<12).map { _ in (0..<kp).map { _ in UInt8(r.next() % UInt64(tile.levels + 1)) } }
+                var panel = [UInt8](repeating: 0, count: 12 * kp)
+                for i in 0..<12 { for k in 0..<kp { panel[(k / 4) * 48 + i * 4 + k % 4] = rowsA[i][k] } }
+                let first = 12 - tile.mr
                 // Two panels' worth (32 columns), extremes included.
                 var w = [[Int8]](repeating: [Int8](repeating: 0, count: kp), count: 32)
                 for c in 0..<32 { for k in 0..<kp { w[c][k] = Int8(truncatingIfNeeded: r.next()) } }
@@ -30,14 +33,14 @@ final class Int8KernelTests: XCTestCase {
                 // Every aligned tile position across the two panels.
                 for col in stride(from: 0, to: 32, by: tile.nr) {
                     var out = [Int32](repeating: -1, count: tile.mr * tile.nr)
-                    a.withUnsafeBufferPointer { ap in packed.withUnsafeBufferPointer { bp in out.withUnsafeMutableBufferPointer { op in
-                        tile.run(kp, ap.baseAddress!, lda, bp.baseAddress! + Int8Layout.columnOffset(col, depth: kp),
+                    panel.withUnsafeBufferPointer { ap in packed.withUnsafeBufferPointer { bp in out.withUnsafeMutableBufferPointer { op in
+                        tile.run(kp, ap.baseAddress! + 4 * first, bp.baseAddress! + Int8Layout.columnOffset(col, depth: kp),
                                  tile.halfOffset(col: col, depth: kp), op.baseAddress!, tile.nr)
                     }}}
                     for i in 0..<tile.mr {
                         for j in 0..<tile.nr {
                             var s: Int32 = 0
-                            for k in 0..<kp { s += Int32(a[i * lda + k]) * Int32(w[col + j][k]) }
+                            for k in 0..<kp { s += Int32(rowsA[first + i][k]) * Int32(w[col + j][k]) }
                             if out[i * tile.nr + j] != s {
                                 XCTFail("\(name) \(tile.name) kp \(kp) col \(col): [\(i)][\(j)] \(out[i * tile.nr + j]) != \(s)")
                                 return
@@ -84,16 +87,16 @@ final class Int8KernelTests: XCTestCase {
                             let s = rows.scales[i], z = rows.zeros[i]
                             XCTAssert(z >= 0 && z <= levels, "zero point \(z)")
                             for j in 0..<k {
-                                let q = rows.bytes[i * rows.ld + j]
+                                let q = rows.byte(i, j)
                                 XCTAssertLessThanOrEqual(Int(q), levels)
                                 let back = s * Float(Int32(q) - z)
                                 XCTAssertLessThanOrEqual(abs(back - x[i * k + j]), s * 0.5001 + 1e-6, "\(name) row \(i) col \(j)")
                                 if x[i * k + j] == 0 { XCTAssertEqual(back, 0, "zero must be exact") }
                             }
-                            for j in k..<rows.ld { XCTAssertEqual(rows.bytes[i * rows.ld + j], 0, "padding") }
+                            for j in k..<rows.rowBytes { XCTAssertEqual(rows.byte(i, j), 0, "padding") }
                         }
                         for i in m..<Int8Layout.paddedRows(m) {
-                            for j in 0..<rows.ld { XCTAssertEqual(rows.bytes[i * rows.ld + j], 0, "padding row") }
+                            for j in 0..<rows.rowBytes { XCTAssertEqual(rows.byte(i, j), 0, "padding row") }
                         }
                     }
                 }
@@ -176,7 +179,7 @@ final class Int8KernelTests: XCTestCase {
                     var s: Int64 = 0
                     for p in 0..<k {
                         let qb = qw.packed[Int8Layout.columnOffset(j, depth: kp) + (p / 4) * 64 + p % 4]
-                        s += (Int64(rows.bytes[i * rows.ld + p]) - Int64(rows.zeros[i])) * Int64(qb)
+                        s += (Int64(rows.byte(i, p)) - Int64(rows.zeros[i])) * Int64(qb)
                     }
                     var v = Double(s) * Double(rows.scales[i]) * Double(qw.scales[j])
                     if epilogue {

@@ -4,7 +4,10 @@
  *
  * A tile computes out[r][c] = sum over k < kp of a[r][k] * b[c][k] in int32
  * for MR rows and NR columns:
- * - a: MR rows of unsigned bytes, lda bytes apart, kp (a multiple of 4) deep;
+ * - a: unsigned bytes in panels of 12 rows: for each group of 4 k, 12 rows x
+ *   4 bytes (48 bytes), so that each row's broadcast is at a constant offset;
+ *   `a` points at the tile's first row in its panel (MR rows from there lie
+ *   within the panel); kp (a multiple of 4) deep;
  * - b: packed weights (signed bytes), 16-column panels, each kp * 16 bytes:
  *   for each group of 4 k, 16 columns x 4 bytes. `b` points at the tile's
  *   first column in its panel; the tile's second half of columns starts at
@@ -20,30 +23,34 @@
 #include <stdint.h>
 #define TESSERA_INT8_HIDDEN __attribute__((visibility("hidden")))
 
-typedef void (*tessera_i8_tile_fn)(ptrdiff_t kp, const uint8_t *a, ptrdiff_t lda, const int8_t *b,
+#define TESSERA_I8_PANEL_ROWS 12
+
+typedef void (*tessera_i8_tile_fn)(ptrdiff_t kp, const uint8_t *a, const int8_t *b,
                                    ptrdiff_t bnext, int32_t *out, ptrdiff_t ldo);
 
 /* 12 x 32: AVX-512 VNNI (vpdpbusd zmm). */
-TESSERA_INT8_HIDDEN void tessera_i8_tile_avx512vnni_12x32(ptrdiff_t, const uint8_t *, ptrdiff_t, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
+TESSERA_INT8_HIDDEN void tessera_i8_tile_avx512vnni_12x32(ptrdiff_t, const uint8_t *, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
 /* 12 x 32: AVX-512 BW without VNNI (vpmaddubsw + vpmaddwd), 7-bit a. */
-TESSERA_INT8_HIDDEN void tessera_i8_tile_avx512bw_7bit_12x32(ptrdiff_t, const uint8_t *, ptrdiff_t, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
+TESSERA_INT8_HIDDEN void tessera_i8_tile_avx512bw_7bit_12x32(ptrdiff_t, const uint8_t *, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
 /* 6 x 16: AVX-VNNI (vpdpbusd ymm). */
-TESSERA_INT8_HIDDEN void tessera_i8_tile_avxvnni_6x16(ptrdiff_t, const uint8_t *, ptrdiff_t, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
+TESSERA_INT8_HIDDEN void tessera_i8_tile_avxvnni_6x16(ptrdiff_t, const uint8_t *, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
 /* 4 x 16: AVX2 without VNNI (vpmaddubsw + vpmaddwd), 7-bit a. */
-TESSERA_INT8_HIDDEN void tessera_i8_tile_avx2_7bit_4x16(ptrdiff_t, const uint8_t *, ptrdiff_t, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
+TESSERA_INT8_HIDDEN void tessera_i8_tile_avx2_7bit_4x16(ptrdiff_t, const uint8_t *, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
 /* 12 x 32 with AVX2 only: the AVX-512 VNNI tile's loops, with vpdpbusd
  * computed exactly from 16-bit products on pairs of ymm. Never chosen for
  * speed; it lets machines without AVX-512 run the 12 x 32 tile's logic. */
-TESSERA_INT8_HIDDEN void tessera_i8_tile_check_12x32(ptrdiff_t, const uint8_t *, ptrdiff_t, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
+TESSERA_INT8_HIDDEN void tessera_i8_tile_check_12x32(ptrdiff_t, const uint8_t *, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
 /* 4 x 8: plain C at the baseline (SSE2). */
-TESSERA_INT8_HIDDEN void tessera_i8_tile_portable_4x8(ptrdiff_t, const uint8_t *, ptrdiff_t, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
+TESSERA_INT8_HIDDEN void tessera_i8_tile_portable_4x8(ptrdiff_t, const uint8_t *, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
 
 /* Quantizes one row of k floats to unsigned bytes: scale = (max - min) /
  * levels over the row with 0 included (1 for a row of zeros), zero =
  * round(-min / scale), q = clamp(round(x / scale) + zero, 0, levels), rounded
- * to nearest even; bytes k..<ld are set to 0. The three versions write the
- * same bytes. */
-typedef void (*tessera_i8_quantize_fn)(const float *x, ptrdiff_t k, ptrdiff_t ld, float levels,
+ * to nearest even. Bytes go to the row's place in its 12-row panel: `q`
+ * points at the row's first 4 bytes, each next 4 k 48 bytes on; bytes
+ * k..<kpad (kpad a multiple of 4) are set to 0. The three versions write
+ * the same bytes. */
+typedef void (*tessera_i8_quantize_fn)(const float *x, ptrdiff_t k, ptrdiff_t kpad, float levels,
                                        uint8_t *q, float *scale, int32_t *zero);
 TESSERA_INT8_HIDDEN void tessera_i8_quantize_row_avx512(const float *, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
 TESSERA_INT8_HIDDEN void tessera_i8_quantize_row_avx2(const float *, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
