@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks the machine code of the GEMM micro-kernel loops: for each variant,
+# Checks the machine code of the GEMM micro-kernel loops (and of the int8
+# tiles, at the end): for each variant,
 # every innermost FMA loop of each function of the GEMM driver that holds one
 # (gemmPart, gemmBlock), the main tile's among them, must be vector FMAs on the
 # variant's registers (ymm for AVX2, zmm for AVX-512) with loads and
@@ -59,6 +60,36 @@ for fn in gemmPart gemmBlock; do
     check TesseraKernelsAVX2 ymm "$fn" 12
     check TesseraKernelsAVX512 zmm "$fn" 24
 done
+# The int8 tiles (C, CTesseraInt8): each tile's k loop must hold a whole
+# tile's dot-product instructions on its registers, loads and broadcasts, and
+# no calls or traps.
+tile() {
+    local fn="$1" pattern="$2" need="$3"
+    local dis; dis=$(objdump -d --no-show-raw-insn "$build/CTesseraInt8.build/"*.o |
+        awk -v fn="$fn" '$0 ~ ("<" fn ">:$") {on=1; next} /^$/ {on=0} on')
+    if [ -z "$dis" ]; then echo "FAIL int8 $fn: not found"; failed=$((failed + 1)); return; fi
+    local best; best=$(awk -v pat="$pattern" '
+        { addr = $1; sub(":", "", addr); line[NR] = $0; at[addr] = NR }
+        /\tj(ne|nz|b|l|g|a|e|ae|be|le|ge) / {
+            target = $(NF-1); if (target in at && at[target] < NR) {
+                n = 0; bad = 0
+                for (i = at[target]; i <= NR; i++) { if (line[i] ~ pat) n++; if (line[i] ~ /call|ud2/) bad = 1 }
+                if (n > most && !bad) { most = n; len = NR - at[target] + 1 }
+            }
+        }
+        END { print most + 0, len + 0 }' <<<"$dis")
+    read -r n len <<<"$best"
+    if [ "$n" -ge "$need" ]; then
+        echo "ok   int8 $fn: loop of $len instructions, $n matching /$pattern/, no calls or traps"; passed=$((passed + 1))
+    else
+        echo "FAIL int8 $fn: no call-free loop with $need or more /$pattern/ (best $n)"; failed=$((failed + 1))
+    fi
+}
+tile tessera_i8_tile_avx512vnni_12x32 'vpdpbusd .*%zmm' 24
+tile tessera_i8_tile_avx512bw_7bit_12x32 'vpmaddubsw .*%zmm' 24
+tile tessera_i8_tile_avxvnni_6x16 'vpdpbusd .*%ymm' 12
+tile tessera_i8_tile_avx2_7bit_4x16 'vpmaddubsw .*%ymm' 8
+tile tessera_i8_tile_check_12x32 'vpmaddwd .*%ymm' 96
 for module in TesseraKernelsAVX2 TesseraKernelsAVX512; do
     grep -qw "$module" <<<"$found" || { echo "FAIL $module: no GEMM loop found"; failed=$((failed + 1)); }
 done

@@ -11,5 +11,7 @@ let variantName: String? = nil
 let variantISA = KernelTable.ISA.avx512
 
 // int8: 12 × 32 tiles (two zmm of int32 per row), with VNNI where the CPU has it.
-let variantInt8Tiles: [Int8Tile] = (tessera_cpu_has_avx512vnni() != 0 ? [Int8Tile.avx512VNNI] : []) + [Int8Tile.avx512BW]
+// (Array literals only: a concatenation would specialize the standard
+// library's append here, code the linker may share with other variants.)
+let variantInt8Tiles: [Int8Tile] = tessera_cpu_has_avx512vnni() != 0 ? [.avx512VNNI, .avx512BW] : [.avx512BW]
 let variantQuantizeRow: tessera_i8_quantize_fn = tessera_i8_quantize_row_avx512

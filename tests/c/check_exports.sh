@@ -38,7 +38,8 @@ else
     # No preprocessor: strip comments and #define lines by hand.
     sed -e 's://.*$::' "$header" | perl -0pe 's:/\*.*?\*/::gs' | grep -v '^[[:space:]]*#' >"$tmp/header.i"
 fi
-grep -oE '\btessera_[A-Za-z0-9_]+[[:space:]]*\(' "$tmp/header.i" |
+# Functions the header defines itself (static inline) are not the library's.
+grep -v 'static inline' "$tmp/header.i" | grep -oE '\btessera_[A-Za-z0-9_]+[[:space:]]*\(' |
     sed -E 's/[[:space:]]*\($//' | sort -u >"$tmp/declared"
 
 # Dynamic symbols the library defines (strip symbol versions).
@@ -46,7 +47,9 @@ if ! nm -D --defined-only "$lib" >"$tmp/nm.out" 2>"$tmp/nm.err"; then
     fail "nm -D --defined-only $lib: $(cat "$tmp/nm.err")"
     finish
 fi
-awk 'NF >= 2 { print $NF }' "$tmp/nm.out" | sed -E 's/@.*$//' | sort -u >"$tmp/exported_all"
+# Local symbols (lower-case types other than weak, unique and indirect ones)
+# may sit in .dynsym without being visible to any other object.
+awk 'NF >= 2 && !($(NF-1) ~ /^[a-z]$/ && $(NF-1) !~ /^[uivw]$/) { print $NF }' "$tmp/nm.out" | sed -E 's/@.*$//' | sort -u >"$tmp/exported_all"
 grep -E '^tessera_' "$tmp/exported_all" >"$tmp/exported" || true
 grep -vE '^tessera_' "$tmp/exported_all" |
     grep -vxE '_init|_fini|__bss_start|_edata|_end' >"$tmp/foreign" || true

@@ -91,6 +91,11 @@ for isa in "${variants[@]}"; do
         done
     done
 done
+# The int8 tiles a CPU with VNNI does not pick by default (vpmaddubsw, 7-bit).
+grep -qw avx_vnni /proc/cpuinfo && { step "no heap allocation inside run (avx2, int8 tile avx2 7-bit)"
+    TESSERA_ISA=avx2 TESSERA_INT8_TILE=avx2 "$BUILD_DIR/test_no_alloc" "$FIXTURES/vit_hf" 2 || bad "test_no_alloc avx2 7-bit"; }
+grep -qw avx512_vnni /proc/cpuinfo && { step "no heap allocation inside run (avx512, int8 tile avx512-bw 7-bit)"
+    TESSERA_INT8_TILE=avx512-bw "$BUILD_DIR/test_no_alloc" "$FIXTURES/vit_hf" 2 || bad "test_no_alloc avx512-bw 7-bit"; }
 
 step "build tests/c/test_threads.c"
 "$CC" "${cflags[@]}" -pthread tests/c/test_threads.c -o "$BUILD_DIR/test_threads" "${link[@]}" || bad "build test_threads.c"

@@ -3,8 +3,9 @@
  * library in the process, libtessera.so and its static Swift runtime
  * included) and counts calls while a run is in progress.
  * Both for a session with every output and for one that asks for block 0
- * alone (a plan that ends early); reading an output through
- * tessera_output_view is checked too.
+ * alone (a plan that ends early), and for an int8 session (quantization of
+ * activations, the int8 tile the CPU and TESSERA_INT8_TILE pick); reading an
+ * output through tessera_output_view is checked too.
  * Usage: test_no_alloc MODEL_DIR [THREADS] */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -47,13 +48,18 @@ int main(int argc, char **argv) {
     uint8_t *u = malloc(px);
     for (size_t i = 0; i < px; i++) { f[i] = (float)(i % 251) / 251.0f - 0.5f; u[i] = (uint8_t)(i * 7); }
     int failed = 0, passed = 0;
-    for (int config = 0; config < 2; config++) {
-        const char *what = config == 0 ? "every output" : "block 0 alone";
+    for (int config = 0; config < 3; config++) {
+        const char *what = config == 0 ? "every output" : config == 1 ? "block 0 alone" : "int8, every output";
         tessera_session_options o = tessera_session_default_options();
         o.batch = 2; o.num_threads = threads; o.layers_mask = 1;
         if (config == 1) o.outputs = TESSERA_OUTPUTS_EXPLICIT;
+        if (config == 2) o.precision = TESSERA_PRECISION_INT8;
         tessera_session *s = NULL;
         if (tessera_session_create(m, &o, &s) != TESSERA_OK) { fprintf(stderr, "%s\n", tessera_last_error()); return 1; }
+        char kernels[64];
+        tessera_session_info si; memset(&si, 0, sizeof si); si.struct_size = sizeof si;
+        tessera_session_get_info(s, &si);
+        snprintf(kernels, sizeof kernels, "%s%s%s", si.isa_name, si.int8_kernel[0] ? ", int8 " : "", si.int8_kernel);
         /* Warm up: the first run may initialize lazily created runtime state. */
         tessera_run_f32(s, f, 2); tessera_run_rgb8(s, u, 2);
         const float *view = NULL; int64_t shape[4], strides[4]; int32_t rank = 0;
@@ -65,8 +71,8 @@ int main(int argc, char **argv) {
             tessera_status c = tessera_output_view(s, TESSERA_OUTPUT_LAYER(0), &view, shape, strides, &rank);
             counting = 0;
             if (a != TESSERA_OK || b != TESSERA_OK || c != TESSERA_OK) { printf("FAIL run/view returned %d/%d/%d: %s\n", a, b, c, tessera_last_error()); failed++; continue; }
-            if (allocations != 0) { printf("FAIL round %d: %ld heap allocations during run (%s, threads %d, %s)\n", round, allocations, info.isa_name, threads, what); failed++; }
-            else { printf("ok   round %d: 0 heap allocations in run_f32 + run_rgb8 + output_view (%s, threads %d, %s)\n", round, info.isa_name, threads, what); passed++; }
+            if (allocations != 0) { printf("FAIL round %d: %ld heap allocations during run (%s, threads %d, %s)\n", round, allocations, kernels, threads, what); failed++; }
+            else { printf("ok   round %d: 0 heap allocations in run_f32 + run_rgb8 + output_view (%s, threads %d, %s)\n", round, kernels, threads, what); passed++; }
         }
         tessera_session_free(s);
     }

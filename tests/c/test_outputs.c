@@ -1,6 +1,7 @@
 /* Outputs on demand through the C API: options.outputs, session info, the
  * borrowed view, options structs of older sizes, and tessera_preprocess_rgb8.
  * Usage: test_outputs FIXTURES_DIR */
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -319,12 +320,98 @@ static void test_preprocess(const char *dir) {
     tessera_model_free(m);
 }
 
+/* tessera_session_options_init, the 48-byte struct older programs get from
+ * tessera_session_default_options, and the precision field. */
+static void test_options_and_precision(const char *dir) {
+    char path[1024], msg[256];
+    snprintf(path, sizeof path, "%s/vit_hf", dir);
+    tessera_model *m = NULL;
+    if (!check(tessera_model_load(path, &m) == TESSERA_OK, "load vit_hf", tessera_last_error())) return;
+
+    check(tessera_session_options_init(NULL, sizeof(tessera_session_options)) == TESSERA_ERR_INVALID_ARGUMENT,
+          "options_init(NULL) is an invalid argument", tessera_last_error());
+    unsigned char raw[256];
+    tessera_session_options *o = (tessera_session_options *)(void *)raw;
+    check(tessera_session_options_init(o, 4) == TESSERA_ERR_INVALID_ARGUMENT, "options_init(size 4) is refused", tessera_last_error());
+    check(tessera_session_options_init(o, (size_t)1 << 20) == TESSERA_ERR_INVALID_ARGUMENT, "options_init(1 MiB) is refused", tessera_last_error());
+    memset(raw, 0xab, sizeof raw);
+    check(tessera_session_options_init(o, sizeof *o) == TESSERA_OK, "options_init(sizeof)", tessera_last_error());
+    check(o->struct_size == sizeof *o && o->batch == 1 && o->height == 0 && o->width == 0 && o->num_threads == 0 &&
+          o->layers_mask == 0 && o->max_arena_bytes == 0 && o->isa == TESSERA_ISA_AUTO && o->outputs == 0 &&
+          o->precision == TESSERA_PRECISION_FP32 && o->reserved == 0, "options_init gives the defaults", NULL);
+    check(raw[sizeof *o] == 0xab, "options_init writes nothing past struct_size", NULL);
+    /* An older, shorter struct: only its bytes are written. */
+    memset(raw, 0xab, sizeof raw);
+    check(tessera_session_options_init(o, 48) == TESSERA_OK && o->struct_size == 48 && o->batch == 1 && raw[48] == 0xab,
+          "options_init(48) fills the 0.2 struct only", NULL);
+    /* A newer, longer struct: zeros past this library's fields, accepted. */
+    memset(raw, 0xab, sizeof raw);
+    check(tessera_session_options_init(o, 100) == TESSERA_OK && o->struct_size == 100 && raw[99] == 0 && raw[100] == 0xab,
+          "options_init(100) zeroes the fields it does not know", NULL);
+    tessera_session *s = NULL;
+    check(tessera_session_create(m, o, &s) == TESSERA_OK, "a longer struct from options_init creates a session", tessera_last_error());
+    tessera_session_free(s); s = NULL;
+
+    /* What a 0.1/0.2 program gets from the library's symbol: 48 bytes. */
+    tessera_session_options_48 old = (tessera_session_default_options)();
+    check(old.struct_size == 48 && sizeof old == 48 && old.batch == 1 && old.outputs == 0,
+          "tessera_session_default_options (the symbol) returns the 48-byte struct", NULL);
+    check(tessera_session_create(m, (const tessera_session_options *)(const void *)&old, &s) == TESSERA_OK,
+          "the 48-byte struct creates a session", tessera_last_error());
+    tessera_session_info info; memset(&info, 0, sizeof info); info.struct_size = sizeof info;
+    check(tessera_session_get_info(s, &info) == TESSERA_OK && info.precision == TESSERA_PRECISION_FP32 && info.int8_kernel[0] == 0,
+          "... in fp32, with no int8 kernel", NULL);
+    tessera_session_free(s); s = NULL;
+
+    tessera_session_options p = tessera_session_default_options();
+    check(p.struct_size == sizeof p && p.precision == TESSERA_PRECISION_FP32, "the header's default_options() is the current struct", NULL);
+    int32_t bad[] = {2, -1, 1000};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        p.precision = bad[i];
+        tessera_status st = tessera_session_create(m, &p, &s);
+        snprintf(msg, sizeof msg, "precision %d is an invalid argument (got %s)", bad[i], tessera_status_string(st));
+        check(st == TESSERA_ERR_INVALID_ARGUMENT && s == NULL && strstr(tessera_last_error(), "precision") != NULL, msg, tessera_last_error());
+    }
+    p.precision = TESSERA_PRECISION_FP32; p.reserved = 7;
+    check(tessera_session_create(m, &p, &s) == TESSERA_ERR_INVALID_ARGUMENT && s == NULL, "reserved must be 0", tessera_last_error());
+
+    /* int8 against fp32 on the same input. */
+    p.reserved = 0; p.batch = 2;
+    tessera_session *f = NULL, *q = NULL;
+    check(tessera_session_create(m, &p, &f) == TESSERA_OK, "fp32 session", tessera_last_error());
+    p.precision = TESSERA_PRECISION_INT8;
+    check(tessera_session_create(m, &p, &q) == TESSERA_OK, "int8 session", tessera_last_error());
+    if (f && q) {
+        memset(&info, 0, sizeof info); info.struct_size = sizeof info;
+        tessera_session_get_info(q, &info);
+        snprintf(msg, sizeof msg, "int8 session info: precision %d, kernel \"%s\", %zu weight bytes",
+                 info.precision, info.int8_kernel, info.int8_weight_bytes);
+        check(info.precision == TESSERA_PRECISION_INT8 && info.int8_kernel[0] != 0 && info.int8_weight_bytes > 0, msg, NULL);
+        size_t px = (size_t)2 * 3 * info.height * info.width;
+        uint8_t *u = malloc(px);
+        for (size_t i = 0; i < px; i++) u[i] = (uint8_t)(i * 13 + (i >> 7));
+        check(tessera_run_rgb8(f, u, 2) == TESSERA_OK && tessera_run_rgb8(q, u, 2) == TESSERA_OK, "both run", tessera_last_error());
+        size_t n1 = 0, n2 = 0; tessera_status st;
+        float *a = copy_out(f, TESSERA_OUTPUT_EMBEDDING, &n1, &st), *b = copy_out(q, TESSERA_OUTPUT_EMBEDDING, &n2, &st);
+        if (check(a && b && n1 == n2, "embeddings of both", NULL)) {
+            double ab = 0, aa = 0, bb = 0;
+            for (size_t i = 0; i < n1; i++) { ab += (double)a[i] * b[i]; aa += (double)a[i] * a[i]; bb += (double)b[i] * b[i]; }
+            snprintf(msg, sizeof msg, "int8 embedding close to fp32 (cosine %.6f)", ab / (sqrt(aa * bb) + 1e-30));
+            check(ab / (sqrt(aa * bb) + 1e-30) > 0.99, msg, NULL);
+        }
+        free(a); free(b); free(u);
+    }
+    tessera_session_free(f); tessera_session_free(q);
+    tessera_model_free(m);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { fprintf(stderr, "usage: %s FIXTURES_DIR\n", argv[0]); return 2; }
     const char *fixtures[] = {"vit_hf", "dinov2_reg_hf", "deit_distilled_hf", "vit_timm", "dinov2_hf"};
     for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) test_fixture(argv[1], fixtures[i]);
     test_arguments(argv[1]);
     test_preprocess(argv[1]);
+    test_options_and_precision(argv[1]);
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed != 0;
 }

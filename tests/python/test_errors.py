@@ -163,9 +163,9 @@ def test_library_checks_options_too(model, lib):
     handle = model._require()
     for field, value in (("batch", 0), ("layers_mask", 1 << 63), ("num_threads", -1),
                          ("height", model.info.patch_size + 1), ("width", -8), ("isa", 7),
-                         ("struct_size", 0)):
-        opts = lib.tessera_session_default_options()
-        opts.struct_size = ctypes.sizeof(opts)
+                         ("struct_size", 0), ("precision", 2), ("precision", -1), ("reserved", 1)):
+        opts = _library.tessera_session_options()
+        assert lib.tessera_session_options_init(ctypes.byref(opts), ctypes.sizeof(opts)) == 0
         setattr(opts, field, value)
         out = _library.session_p()
         status = lib.tessera_session_create(handle, ctypes.byref(opts), ctypes.byref(out))
@@ -183,11 +183,16 @@ def test_isa_beyond_this_cpu(model):
 
 
 def test_default_options(lib):
-    opts = lib.tessera_session_default_options()
-    assert opts.struct_size == ctypes.sizeof(_library.tessera_session_options)
+    opts = _library.tessera_session_options()
+    assert lib.tessera_session_options_init(ctypes.byref(opts), ctypes.sizeof(opts)) == 0
+    assert opts.struct_size == ctypes.sizeof(_library.tessera_session_options) == 56
     assert opts.batch == 1 and opts.height == 0 and opts.width == 0
     assert opts.num_threads == 0 and opts.layers_mask == 0 and opts.max_arena_bytes == 0
-    assert opts.isa == _library.ISA_AUTO
+    assert opts.isa == _library.ISA_AUTO and opts.outputs == 0
+    assert opts.precision == _library.PRECISION_FP32 and opts.reserved == 0
+    # The symbol programs built against 0.1 and 0.2 call: their 48 bytes.
+    old = lib.tessera_session_default_options()
+    assert old.struct_size == ctypes.sizeof(old) == 48 and old.batch == 1
 
 
 def test_arena_cap(model):

@@ -56,7 +56,7 @@ def test_last_error_empty_or_string(lib):
 _CTYPE_SIZES = {
     "size_t": 8, "int32_t": 4, "uint32_t": 4, "int64_t": 8, "uint64_t": 8,
     "float": 4, "char": 1, "tessera_family": 4, "tessera_pos_resize": 4,
-    "tessera_isa": 4, "tessera_status": 4, "tessera_output": 4,
+    "tessera_isa": 4, "tessera_status": 4, "tessera_output": 4, "tessera_precision": 4,
 }
 
 
@@ -77,6 +77,7 @@ def _header_struct(name: str):
 
 @pytest.mark.parametrize("struct", [_library.tessera_model_info,
                                     _library.tessera_session_options,
+                                    _library.tessera_session_options_48,
                                     _library.tessera_session_info],
                          ids=lambda s: s.__name__)
 def test_struct_mirrors_header(struct):
@@ -97,7 +98,7 @@ def test_struct_offsets_match_c_compiler(tmp_path):
         pytest.skip("no C compiler")
     lines = []
     for struct in (_library.tessera_model_info, _library.tessera_session_options,
-                   _library.tessera_session_info):
+                   _library.tessera_session_options_48, _library.tessera_session_info):
         n = struct.__name__
         lines.append(f'printf("{n} sizeof %zu\\n", sizeof({n}));')
         for field, _ in struct._fields_:
@@ -187,7 +188,7 @@ def test_import_does_not_need_the_library(tmp_path):
     r = _python("import tessera; print(tessera.__version__)",
                 {"TESSERA_LIBRARY": str(tmp_path / "missing.so")})
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "0.2.0"
+    assert r.stdout.strip() == _library.VERSION_STRING
 
 
 def test_candidate_paths_order(monkeypatch):

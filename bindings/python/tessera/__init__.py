@@ -46,7 +46,7 @@ from .errors import (
 )
 from .model import Model, ModelInfo, Session, SessionInfo, status_string, version
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "Model",

@@ -30,9 +30,9 @@ from typing import List, Optional, Tuple
 # --- constants (tessera.h) ---------------------------------------------------
 
 VERSION_MAJOR = 0
-VERSION_MINOR = 2
+VERSION_MINOR = 3
 VERSION_PATCH = 0
-VERSION_STRING = "0.2.0"
+VERSION_STRING = "0.3.0"
 
 OK = 0
 ERR_INVALID_ARGUMENT = 1
@@ -55,6 +55,8 @@ POS_RESIZE_BICUBIC_ANTIALIAS = 2
 POS_RESIZE_BICUBIC_OFFSET = 3
 POS_RESIZE_NONE_ROPE = 4
 
+PRECISION_FP32 = 0
+PRECISION_INT8 = 1
 ISA_AUTO = 0
 ISA_PORTABLE = 1
 ISA_AVX2 = 2
@@ -147,7 +149,17 @@ class tessera_session_options(ctypes.Structure):
         ("max_arena_bytes", ctypes.c_size_t),
         ("isa", tessera_isa),
         ("outputs", ctypes.c_uint32),
+        ("precision", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
     ]
+
+
+class tessera_session_options_48(ctypes.Structure):
+    """The first 48 bytes of tessera_session_options: what the library's
+    tessera_session_default_options returns (for programs built against 0.1
+    and 0.2); use tessera_session_options_init."""
+
+    _fields_ = tessera_session_options._fields_[:9]
 
 
 class tessera_session_info(ctypes.Structure):
@@ -171,6 +183,9 @@ class tessera_session_info(ctypes.Structure):
         ("num_layers", ctypes.c_int32),
         ("num_tokens", ctypes.c_int32),
         ("num_ops", ctypes.c_int32),
+        ("precision", ctypes.c_int32),
+        ("int8_kernel", ctypes.c_char * 32),
+        ("int8_weight_bytes", ctypes.c_size_t),
     ]
 
 
@@ -185,7 +200,8 @@ FUNCTIONS = {
     "tessera_model_free": (None, [model_p]),
     "tessera_model_get_info": (tessera_status, [model_p, _P(tessera_model_info)]),
     "tessera_model_label": (ctypes.c_char_p, [model_p, ctypes.c_int32]),
-    "tessera_session_default_options": (tessera_session_options, []),
+    "tessera_session_options_init": (tessera_status, [_P(tessera_session_options), ctypes.c_size_t]),
+    "tessera_session_default_options": (tessera_session_options_48, []),
     "tessera_session_create": (
         tessera_status,
         [model_p, _P(tessera_session_options), _P(session_p)],

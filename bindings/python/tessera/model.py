@@ -136,6 +136,9 @@ class SessionInfo:
     num_layers: int                  # blocks the model has
     tokens: int                      # tokens per image
     ops: int                         # steps of the session's plan
+    precision: str                   # "fp32" or "int8"
+    int8_kernel: str                 # the int8 tile, e.g. "avx512-vnni 12x32"; "" for fp32
+    int8_weight_bytes: int           # the model's int8 weights (made at its first int8 session)
 
     @classmethod
     def _from_c(cls, raw: _c.tessera_session_info) -> "SessionInfo":
@@ -145,7 +148,9 @@ class SessionInfo:
                    isa=_c.decode(raw.isa_name), gemm_kc=raw.gemm_kc, gemm_mc=raw.gemm_mc,
                    blocking_source=_c.decode(raw.blocking_source), arena_bytes=raw.arena_bytes,
                    outputs=finals + layers, blocks_run=raw.blocks_run, num_layers=raw.num_layers,
-                   tokens=raw.num_tokens, ops=raw.num_ops)
+                   tokens=raw.num_tokens, ops=raw.num_ops,
+                   precision="int8" if raw.precision == _c.PRECISION_INT8 else "fp32",
+                   int8_kernel=_c.decode(raw.int8_kernel), int8_weight_bytes=raw.int8_weight_bytes)
 
 
 class Model:
@@ -270,6 +275,7 @@ class Model:
         isa: Union[None, str, int] = None,
         max_arena_bytes: int = 0,
         outputs: Optional[Iterable[str]] = None,
+        precision: str = "fp32",
     ) -> "Session":
         """A Session for ``batch`` images of ``height`` x ``width`` (default: trained size).
 
@@ -283,9 +289,17 @@ class Model:
         ``threads``: 0 uses the cores the process may use.
         ``isa``: None/"auto", or force "portable", "avx2" or "avx512".
         ``max_arena_bytes``: 0 for no cap; otherwise creation fails beyond it.
+        ``precision``: "fp32" (the default) or "int8": every block's qkv,
+        proj, fc1 and fc2 in int8 (weights per channel, made once per model;
+        activations per token), the rest in fp32. ``session.info.int8_kernel``
+        names the kernel the CPU runs.
         """
         return Session(self, batch=batch, height=height, width=width, threads=threads,
-                       layers=layers, isa=isa, max_arena_bytes=max_arena_bytes, outputs=outputs)
+                       layers=layers, isa=isa, max_arena_bytes=max_arena_bytes, outputs=outputs,
+                       precision=precision)
+
+
+_PRECISIONS = {"fp32": _c.PRECISION_FP32, "int8": _c.PRECISION_INT8}
 
 
 def _as_int(name: str, value, lo: int, hi: int) -> int:
@@ -347,15 +361,19 @@ class Session:
     def __init__(self, model: Model, *, batch: int = 1, height: Optional[int] = None,
                  width: Optional[int] = None, threads: int = 0, layers: Iterable[int] = (),
                  isa: Union[None, str, int] = None, max_arena_bytes: int = 0,
-                 outputs: Optional[Iterable[str]] = None):
+                 outputs: Optional[Iterable[str]] = None, precision: str = "fp32"):
         self._handle: Optional[int] = None
         self._lock = threading.Lock()
         self.model = model
         info = model.info
         lib = _c.lib()
 
-        opts = lib.tessera_session_default_options()
-        opts.struct_size = ctypes.sizeof(opts)
+        opts = _c.tessera_session_options()
+        check(lib.tessera_session_options_init(ctypes.byref(opts), ctypes.sizeof(opts)),
+              "tessera_session_options_init")
+        if not isinstance(precision, str) or precision not in _PRECISIONS:
+            raise InvalidArgumentError(f"precision must be one of {', '.join(_PRECISIONS)}, got {precision!r}")
+        opts.precision = _PRECISIONS[precision]
         opts.batch = _as_int("batch", batch, 1, _INT32_MAX)
         opts.height = 0 if height is None else _as_int("height", height, 0, _INT32_MAX)
         opts.width = 0 if width is None else _as_int("width", width, 0, _INT32_MAX)
