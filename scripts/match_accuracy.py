@@ -2,6 +2,7 @@
 """Accuracy of patch matching where the truth is known.
 
     python scripts/match_accuracy.py MODEL [--size 448] [--photos data/photos] [--no-doc]
+        [--precision int8]
 
 For each photo (default: astronaut, coffee, chelsea, rocket), the photo is
 resized to the run size (Pillow BICUBIC, square unless --size WxH) and paired
@@ -82,7 +83,7 @@ def features(session, images, layer, prefix):
     return matching.l2_normalize(common.patch_part(tokens, key, prefix))
 
 
-def measure(model_dir, size, photos_dir, names, ratio, threads, layer=None):
+def measure(model_dir, size, photos_dir, names, ratio, threads, layer=None, precision="fp32"):
     tessera = common.import_tessera()
     rows, per_photo = [], {}
     with tessera.Model(model_dir) as model:
@@ -94,7 +95,7 @@ def measure(model_dir, size, photos_dir, names, ratio, threads, layer=None):
         batch = 1 + len(tfs)
         prefix = model.info.num_prefix_tokens
         with model.session(batch=batch, height=size[1], width=size[0], threads=threads,
-                           layers=common.session_layers(layer)) as session:
+                           outputs=common.session_outputs(layer), precision=precision) as session:
             stats = {label: [] for label, _, _ in tfs}
             for name in names:
                 orig = common.resize(common.load_rgb(photos_dir / name), size)
@@ -169,6 +170,8 @@ def main(argv=None) -> int:
                         "of the final ones")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--no-doc", action="store_true", help="do not write docs/matching.md")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "int8"],
+                   help="the session's arithmetic (default fp32)")
     args = p.parse_args(argv)
 
     photos = Path(args.photos)
@@ -179,7 +182,7 @@ def main(argv=None) -> int:
     size = common.parse_size(args.size)
     t0 = time.perf_counter()
     rows, per_photo, stereo, info, npatch = measure(args.model, size, photos, args.images,
-                                                    args.ratio, args.threads, args.layer)
+                                                    args.ratio, args.threads, args.layer, args.precision)
     seconds = time.perf_counter() - t0
     patch = info.patch_size
 
@@ -195,6 +198,7 @@ def main(argv=None) -> int:
     tokens = ("final patch tokens (after the last norm)" if args.layer is None
               else f"patch tokens of block {args.layer} (0-based, before the final norm)")
     header = (f"Model `{args.model}` ({info.architecture}, hidden {info.hidden_size}, "
+              f"{args.precision}, "
               f"patch {patch}), run at {size[0]}x{size[1]} ({npatch} patches), "
               f"PIL bicubic resize, {tokens}, mutual nearest neighbours by cosine, {ratio}; "
               f"correct = the true position of the original patch's centre is less than "
@@ -229,6 +233,7 @@ def main(argv=None) -> int:
         name = "match_accuracy"
         name += f" layer {args.layer}" if args.layer is not None else ""
         name += f" ratio {args.ratio:g}" if args.ratio else ""
+        name += " int8" if args.precision == "int8" else ""
         common.update_doc_section(DOC, name, section)
         print(f"wrote {DOC.relative_to(REPO)}")
     return 0

@@ -2,6 +2,7 @@
 """Retrieval demonstration: transformed copies must find their originals.
 
     python examples/python/retrieval_demo.py MODEL [--photos data/photos] [--size 224] [--no-doc]
+        [--precision int8]
 
 The photos (scripts/fetch_photos.sh) are the corpus, indexed exactly as
 examples/python/retrieve.py does it (CLS embedding after the final norm,
@@ -115,6 +116,8 @@ def main(argv=None) -> int:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--no-doc", action="store_true", help="do not write docs/matching.md")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "int8"],
+                   help="the sessions' arithmetic (default fp32)")
     args = p.parse_args(argv)
 
     tessera = common.import_tessera()
@@ -128,10 +131,10 @@ def main(argv=None) -> int:
         common.check_size(size, info.patch_size)
         paths, index, emb = retrieve.corpus_index(model, args.model, photos_dir, size, None,
                                                   args.batch, args.threads, args.layer,
-                                                  args.pool, args.exclude)
+                                                  args.pool, args.exclude, args.precision)
         copies = make_copies(paths, Path(args.copies))
         q = retrieve.embed_paths(model, [c for c, _, _ in copies], size, args.batch,
-                                 args.threads, args.layer, args.pool)
+                                 args.threads, args.layer, args.pool, args.precision)
     n = len(paths)
     scores, idx = retrieve.search(index, emb, q, n)
     ref_scores, ref_idx = retrieval.topk_cosine(q, emb, n, normalize=False)
@@ -174,7 +177,7 @@ def main(argv=None) -> int:
     header = (f"Model `{args.model}` ({info.architecture}, hidden {info.hidden_size}), corpus: "
               f"the {n} photos of `{photos_dir.name}/` ({', '.join(p.name for p in paths)})"
               f"{excluded}; queries: {total} transformed copies ({len(per_tf)} per photo). "
-              f"Embedding: {retrieve.describe(args.layer, args.pool)}, at {size[0]}x{size[1]} "
+              f"Embedding: {retrieve.describe(args.layer, args.pool)}, {args.precision}, at {size[0]}x{size[1]} "
               f"(PIL bicubic), "
               f"searched with {how}. The margin is the cosine to the own original minus the "
               f"best cosine to any other photo (negative: a failure).")
@@ -208,6 +211,8 @@ def main(argv=None) -> int:
         name = "retrieval_demo"
         if args.layer is not None or args.pool != "cls":
             name += f" {args.pool}" + (f" layer {args.layer}" if args.layer is not None else "")
+        if args.precision == "int8":
+            name += " int8"
         common.update_doc_section(DOC, name, "\n".join(parts))
         print(f"wrote {DOC.relative_to(REPO)}")
     return 0 if top1 == total else 1

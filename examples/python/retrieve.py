@@ -51,7 +51,7 @@ def global_features(out: dict, layer, pool: str, prefix: int) -> np.ndarray:
 
 
 def embed_images(model, images: Sequence, size: Tuple[int, int], batch: int = 8,
-                 threads: int = 0, layer=None, pool: str = "cls") -> np.ndarray:
+                 threads: int = 0, layer=None, pool: str = "cls", precision: str = "fp32") -> np.ndarray:
     """L2-normalized global embeddings [N, D] of Pillow images, resized (PIL
     bicubic) to size = (width, height). Default: the model's embedding output
     (CLS after the final norm); see ``describe`` for the others."""
@@ -61,7 +61,7 @@ def embed_images(model, images: Sequence, size: Tuple[int, int], batch: int = 8,
     prefix = model.info.num_prefix_tokens
     out = []
     with model.session(batch=batch, height=h, width=w, threads=threads,
-                       outputs=common.session_outputs(layer, pool)) as session:
+                       outputs=common.session_outputs(layer, pool), precision=precision) as session:
         for start in range(0, len(resized), batch):
             res = session.run(common.to_array(resized[start:start + batch]))
             out.append(global_features(res, layer, pool, prefix))
@@ -69,32 +69,32 @@ def embed_images(model, images: Sequence, size: Tuple[int, int], batch: int = 8,
 
 
 def embed_paths(model, paths: Sequence[Path], size, batch: int = 8, threads: int = 0,
-                layer=None, pool: str = "cls") -> np.ndarray:
+                layer=None, pool: str = "cls", precision: str = "fp32") -> np.ndarray:
     out = []
     for start in range(0, len(paths), 64):   # bounded memory for large directories
         images = [common.load_rgb(p) for p in paths[start:start + 64]]
-        out.append(embed_images(model, images, size, batch, threads, layer, pool))
+        out.append(embed_images(model, images, size, batch, threads, layer, pool, precision))
     return np.concatenate(out, axis=0)
 
 
-def _manifest(model_dir, size, paths: List[Path], layer=None, pool="cls") -> dict:
+def _manifest(model_dir, size, paths: List[Path], layer=None, pool="cls", precision="fp32") -> dict:
     return {
         "model": str(Path(model_dir).resolve()),
         "size": list(size),
-        "embedding": describe(layer, pool) + "; PIL bicubic resize",
+        "embedding": describe(layer, pool) + "; PIL bicubic resize" + ("; int8" if precision == "int8" else ""),
         "files": [{"name": p.name, "bytes": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns}
                   for p in paths],
     }
 
 
 def corpus_index(model, model_dir, directory: Path, size, index_path, batch, threads,
-                 layer=None, pool="cls", exclude=()):
+                 layer=None, pool="cls", exclude=(), precision="fp32"):
     """(paths, index or None, embeddings or None): loads --index when it matches,
     else embeds the directory (and saves the index when asked)."""
     paths = [p for p in common.list_images(directory) if p.name not in set(exclude)]
     if not paths:
         raise SystemExit(f"retrieve: no images in {directory}")
-    manifest = _manifest(model_dir, size, paths, layer, pool)
+    manifest = _manifest(model_dir, size, paths, layer, pool, precision)
     if index_path is not None:
         side = Path(str(index_path) + ".json")
         if Path(index_path).is_file() and side.is_file():
@@ -106,7 +106,7 @@ def corpus_index(model, model_dir, directory: Path, size, index_path, batch, thr
             except (OSError, ValueError, RuntimeError):
                 pass
             print(f"{index_path} is stale or unreadable; rebuilding")
-    emb = embed_paths(model, paths, size, batch, threads, layer, pool)
+    emb = embed_paths(model, paths, size, batch, threads, layer, pool, precision)
     if not retrieval.have_faiss():
         if index_path is not None:
             raise SystemExit("retrieve: --index needs faiss: pip install faiss-cpu")
