@@ -167,6 +167,9 @@ typedef struct tessera_model_info {
     int32_t gemm_kc;
     int32_t gemm_mc;
     char blocking_source[16];
+    /* Added in 0.3.0: the int8 kernel a TESSERA_PRECISION_INT8 session of
+     * this model would run on this CPU, e.g. "avx512-vnni 12x32". */
+    char int8_kernel[32];
 } tessera_model_info;
 
 typedef struct tessera_session_options {

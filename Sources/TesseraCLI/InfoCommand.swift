@@ -39,6 +39,7 @@ enum InfoCommand {
         add("prefix tokens", "\(i.num_prefix_tokens) (\(prefixTokens(i)))")
         add("position resize", Names.posResize(i.pos_resize))
         add("kernels", "\(cString(i.isa_name)) (in use on this CPU; the TESSERA_ISA environment variable or --isa selects a lower one)")
+        add("int8 kernel", "\(cString(i.int8_kernel)) (what --precision int8 runs on this CPU; accuracy against fp32: README, int8)")
         add("L1d cache", bytesText(i.l1d_bytes))
         add("L2 cache", bytesText(i.l2_bytes))
         add("GEMM blocking", "kc \(i.gemm_kc), mc \(i.gemm_mc) (\(cString(i.blocking_source)) on this CPU; TESSERA_BLOCKING=formula or KC,MC overrides)")

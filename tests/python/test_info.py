@@ -61,6 +61,7 @@ def test_info_is_consistent(loaded):
     assert i.architecture, "architecture is empty"
     assert i.gemm_kc > 0 and i.gemm_mc > 0, (i.gemm_kc, i.gemm_mc)
     assert i.blocking_source in ("tuned", "cached", "formula", "environment"), i.blocking_source
+    assert i.int8_kernel, "int8_kernel is empty"
     assert all(s > 0 for s in i.image_std), i.image_std
     assert all(np.isfinite(i.image_mean)), i.image_mean
     d, m_, L = i.hidden_size, i.mlp_size, i.num_layers

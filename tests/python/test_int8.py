@@ -47,6 +47,7 @@ def test_the_session_says_what_it_runs(any_model):
     with m.session(precision="int8", **_size(m)) as s:
         assert s.info.precision == "int8"
         assert s.info.int8_kernel, "an int8 session names its kernel"
+        assert s.info.int8_kernel == m.info.int8_kernel, "the model says what its int8 sessions run"
         assert s.info.int8_weight_bytes > 0
         # Weights per channel: about a quarter of the blocks' fp32 Linear weights.
         assert s.info.int8_weight_bytes < m.info.weight_bytes / 2

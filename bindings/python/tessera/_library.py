@@ -133,6 +133,7 @@ class tessera_model_info(ctypes.Structure):
         ("gemm_kc", ctypes.c_int32),
         ("gemm_mc", ctypes.c_int32),
         ("blocking_source", ctypes.c_char * 16),
+        ("int8_kernel", ctypes.c_char * 32),
     ]
 
 

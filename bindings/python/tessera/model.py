@@ -94,6 +94,7 @@ class ModelInfo:
     gemm_kc: int                     # GEMM blocking on this CPU (timed, cached per user)
     gemm_mc: int
     blocking_source: str             # "tuned", "cached", "formula" or "environment"
+    int8_kernel: str                 # what precision="int8" runs on this CPU
 
     @property
     def family_name(self) -> str:
@@ -112,7 +113,7 @@ class ModelInfo:
             v = getattr(raw, name)
             if name in ("image_mean", "image_std"):
                 v = tuple(float(x) for x in v)
-            elif name in ("isa_name", "architecture", "blocking_source"):
+            elif name in ("isa_name", "architecture", "blocking_source", "int8_kernel"):
                 v = _c.decode(v)
             values[name] = v
         return cls(**values)

@@ -23,7 +23,11 @@
 //                             options lie at the start of 256 readable bytes whose tail
 //                             is zero, or set when the byte is odd)
 //   40    8    images       (u64; sane: 1 + v % batch)
-//   48    1    output requests n (mod 9), then per request: u8 kind, i8 capacity delta, i32 raw which
+//   48    4    precision    (i32; sane: v & 1 = fp32 or int8; raw when bit 4 is set)
+//   52    2    options_init (u16; bit 15: tessera_session_options_init with size v % 300
+//                             into 256 bytes, NULL past them: the status must match the
+//                             size and nothing past the size may change)
+//   54    1    output requests n (mod 9), then per request: u8 kind, i8 capacity delta, i32 raw which
 //   ...        pixel bytes (repeated to fill the input; float inputs use them as float bit patterns)
 //
 // Memory and time are bounded: max_arena_bytes is always capped at 256 MiB
@@ -92,6 +96,7 @@ struct Reader {
     let b: UnsafeRawBufferPointer
     var i = 0
     mutating func u8() -> UInt8 { defer { i += 1 }; return i < b.count ? b[i] : 0 }
+    mutating func u16() -> UInt16 { UInt16(u8()) | UInt16(u8()) << 8 }
     mutating func u32() -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(u8()) << (8 * UInt32($1)) } }
     mutating func u64() -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(u8()) << (8 * UInt64($1)) } }
     mutating func i32() -> Int32 { Int32(bitPattern: u32()) }
@@ -128,7 +133,21 @@ public func fuzzSession(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 
     let batchV = r.i32(), hV = r.i32(), wV = r.i32(), thV = r.i32()
     let maskV = r.u64(), arenaV = r.u64(), isaV = r.i32(), ssV = r.u8(), imagesV = r.u64()
+    let precisionV = r.i32(), initSizeV = r.u16()
     var o = tessera_session_default_options_current()
+    // tessera_session_options_init with any size into a 256-byte buffer:
+    // within it, only the size it is given may be written.
+    if initSizeV & 0x8000 != 0 {
+        var probe = [UInt8](repeating: 0xA5, count: 256)
+        let size = Int(initSizeV) % 300
+        let st = probe.withUnsafeMutableBytes { raw in
+            size <= 256 ? tessera_session_options_init(raw.baseAddress!.assumingMemoryBound(to: tessera_session_options.self), size)
+                        : tessera_session_options_init(nil, size)
+        }
+        let valid = size >= 12 && size <= 256
+        if valid != (st == TESSERA_OK) { fatalError("tessera_session_options_init(\(size)) returned \(st)") }
+        if valid && probe[size...].contains(where: { $0 != 0xA5 }) { fatalError("tessera_session_options_init(\(size)) wrote past the size") }
+    }
     o.batch = a & 2 != 0 ? batchV : 1 + Int32(UInt32(bitPattern: batchV) % 3)
     o.height = a & 4 != 0 ? hV : Int32(patch) * Int32(UInt32(bitPattern: hV) % 9)
     o.width = a & 4 != 0 ? wV : Int32(patch) * Int32(UInt32(bitPattern: wV) % 9)
@@ -138,6 +157,8 @@ public func fuzzSession(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if arena <= 0 || arena > arenaCap { arena = arenaCap }
     o.max_arena_bytes = arena
     o.isa = bflags & 2 != 0 ? isaV : Int32(UInt32(bitPattern: isaV) % 3)
+    // fp32 or int8 mostly; any value when the low bits say so.
+    o.precision = precisionV & 0x10 != 0 ? precisionV : precisionV & 1
     if bflags & 128 != 0 {
         o.outputs = UInt32(bitPattern: isaV)
     } else if bflags & 64 != 0 {
@@ -152,7 +173,7 @@ public func fuzzSession(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         o.width = Int32(patch) * Int32(UInt32(bitPattern: wV) % 9)
     }
     let optionsNull = a & 1 != 0
-    let sane = a & (2 | 4 | 8 | 16 | 32) == 0 && bflags & (1 | 2 | 64 | 128) == 0
+    let sane = a & (2 | 4 | 8 | 16 | 32) == 0 && bflags & (1 | 2 | 64 | 128) == 0 && precisionV & 0x10 == 0
 
     var model = fx.model
     var fresh: OpaquePointer? = nil
