@@ -5,7 +5,9 @@ import Glibc
 import TesseraKernelCore
 
 /// A loaded model: its spec and all weights in fp32, GEMM weights packed.
-/// Immutable after load, so any number of threads may share it.
+/// Immutable after load, so any number of threads may share it (the
+/// blocks' Linear weights are written once, under a lock, before the first
+/// session that reads them).
 final class Model {
     let spec: ModelSpec
     let path: String
@@ -17,12 +19,25 @@ final class Model {
     let weights: ModelWeights
     /// The int8 weights, made at the first int8 session (`quantized()`).
     private let quantizedWeights = Mutex<QuantizedWeights?>(nil)
+    /// The blocks' Linear weights (most of a ViT's bytes) as the file holds
+    /// them: packed into `storage` for fp32 only when the first fp32 session
+    /// asks (`prepareFP32`), so that a process that runs only int8 never
+    /// holds them in fp32 (their pages stay untouched). Empty when they were
+    /// packed at load (a model loaded from memory).
+    private let deferred: [WeightLayout.Item]
+    /// The file they are read from and its tensors as validated at load: a
+    /// later read checks the file still holds the same tensors.
+    private let source: (path: String, tensors: [String: SafeTensors.Tensor])?
+    private let fp32Ready: Mutex<Bool>
     /// NUL-terminated label strings, valid as long as the model.
     private let labelCStrings: [Int: UnsafeMutablePointer<CChar>]
 
-    private init(spec: ModelSpec, path: String, storage: AlignedBuffer, offsets: [WeightKey: Int], parameterCount: Int) throws {
+    private init(spec: ModelSpec, path: String, storage: AlignedBuffer, offsets: [WeightKey: Int], parameterCount: Int,
+                 deferred: [WeightLayout.Item], source: (path: String, tensors: [String: SafeTensors.Tensor])?) throws {
         self.spec = spec; self.path = path; self.storage = storage; self.offsets = offsets
         self.parameterCount = parameterCount
+        self.deferred = deferred; self.source = source
+        fp32Ready = Mutex(deferred.isEmpty)
         let halves = try AlignedBuffer(floats: max(1, spec.classes))
         for i in 0..<halves.count { halves.pointer[i] = 0.5 }
         self.halves = halves
@@ -39,14 +54,69 @@ final class Model {
     var weightBytes: Int { storage.bytes }
 
     /// The int8 copy of the blocks' Linear weights, made on first use (once,
-    /// whichever thread asks first; sessions on other threads wait for it).
+    /// whichever thread asks first; sessions on other threads wait for it):
+    /// from the fp32 packed weights when an fp32 session has packed them,
+    /// else straight from the file, one weight at a time.
     func quantized() throws -> QuantizedWeights {
         try quantizedWeights.withLock { made in
             if let made { return made }
-            let q = try QuantizedWeights(spec: spec, weights: weights)
+            let packed = fp32Ready.withLock { $0 }
+            let items = Dictionary(uniqueKeysWithValues: deferred.map { ($0.key, $0) })
+            let file = packed ? nil : try reopen()
+            var scratch: AlignedBuffer? = nil
+            let q = try QuantizedWeights(spec: spec) { key, n, k, body in
+                if scratch == nil || scratch!.count < n * k { scratch = try AlignedBuffer(floats: n * k) }
+                let w = scratch!.pointer
+                if let file, let item = items[key] {
+                    Model.assemble(item, from: file, into: w)
+                } else {
+                    // W[c][kk] from the fp32 panels (GemmLayout).
+                    let src = weight(key)!
+                    for c in 0..<n {
+                        for kk in 0..<k { w[c * k + kk] = src[GemmLayout.columnOffset(c, depth: k) + kk * GemmLayout.panelWidth] }
+                    }
+                }
+                body(UnsafePointer(w))
+            }
             made = q
             return q
         }
+    }
+
+    /// Packs the blocks' Linear weights for fp32 if they are not yet (the
+    /// first fp32 session of the model; later calls return at once).
+    func prepareFP32() throws {
+        try fp32Ready.withLock { ready in
+            if ready { return }
+            let file = try reopen()
+            var scratch: AlignedBuffer? = nil
+            for item in deferred {
+                guard case .packed(let n, let k) = item.kind else { continue }
+                if scratch == nil || scratch!.count < n * k { scratch = try AlignedBuffer(floats: n * k) }
+                Model.assemble(item, from: file, into: scratch!.pointer)
+                GemmLayout.packWeights(scratch!.pointer, n: n, k: k, ldw: k, into: storage.pointer + offsets[item.key]!)
+            }
+            ready = true
+        }
+    }
+
+    /// The weights file again, checked against what was validated at load.
+    private func reopen() throws -> SafeTensors {
+        guard let source else { throw TesseraError.io("\(path): no file to read the blocks' weights from") }
+        let file: SafeTensors
+        do { file = try SafeTensors(path: source.path) } catch let e as TesseraError {
+            throw TesseraError(status: e.status, message: "reading \(source.path) again for the blocks' weights: \(e.message)")
+        }
+        for item in deferred {
+            for s in item.sources where !s.isZero {
+                let was = source.tensors[s.name]!
+                guard let now = file.tensors[s.name], now.dtype == was.dtype, now.shape == was.shape,
+                      now.offset == was.offset, now.byteCount == was.byteCount else {
+                    throw TesseraError.format("\(source.path) changed since the model was loaded (tensor \(s.name)); load the model again")
+                }
+            }
+        }
+        return file
     }
 
     /// Bytes of int8 weights made so far (0 before the first int8 session).
@@ -122,15 +192,24 @@ final class Model {
         try layout.validate(file.tensors)
 
         // Sizes are bounded by the validated file, so this allocation is too.
+        // The blocks' Linear weights, when deferred, go last and together:
+        // pages that no write touches stay out of memory (with transparent
+        // huge pages, one small weight written amid them would bring in 2 MiB).
+        let lazy = file.file.isMapped
         var offsets: [WeightKey: Int] = [:]
         var total = 0
-        for item in layout.items {
-            offsets[item.key] = total
-            total += (item.floats + 15) / 16 * 16
+        for last in [false, true] {
+            for item in layout.items where (lazy && item.key.isBlockLinear) == last {
+                offsets[item.key] = total
+                total += (item.floats + 15) / 16 * 16
+            }
         }
         let buffer = try AlignedBuffer(floats: total)
         var params = 0
         var scratch: AlignedBuffer? = nil
+        // The blocks' Linear weights wait for the first session when they
+        // can be read again from a file (see `deferred`).
+        var deferred: [WeightLayout.Item] = []
         for item in layout.items {
             let dst = buffer.pointer + offsets[item.key]!
             switch item.kind {
@@ -145,20 +224,29 @@ final class Model {
                     params += t.count
                 }
             case .packed(let n, let k):
+                params += item.sources.reduce(0) { $0 + ($1.isZero ? 0 : $1.count) }
+                if lazy && item.key.isBlockLinear { deferred.append(item); continue }
                 let (need, _) = n.multipliedReportingOverflow(by: k)
                 if scratch == nil || scratch!.count < need { scratch = try AlignedBuffer(floats: need) }
-                var at = scratch!.pointer
-                for s in item.sources {
-                    if s.isZero { at.update(repeating: 0, count: s.count); at += s.count; continue }
-                    let t = file.tensors[s.name]!
-                    file.readFloats(t, into: at)
-                    file.release(t)
-                    at += t.count
-                    params += t.count
-                }
+                assemble(item, from: file, into: scratch!.pointer)
                 GemmLayout.packWeights(scratch!.pointer, n: n, k: k, ldw: k, into: dst)
             }
         }
-        return try Model(spec: spec, path: path, storage: buffer, offsets: offsets, parameterCount: params)
+        var tensors: [String: SafeTensors.Tensor] = [:]
+        for item in deferred { for s in item.sources where !s.isZero { tensors[s.name] = file.tensors[s.name]! } }
+        return try Model(spec: spec, path: path, storage: buffer, offsets: offsets, parameterCount: params,
+                         deferred: deferred, source: lazy ? (file.file.path, tensors) : nil)
+    }
+
+    /// A packed item's sources, concatenated along n, as row-major floats.
+    private static func assemble(_ item: WeightLayout.Item, from file: SafeTensors, into dst: UnsafeMutablePointer<Float>) {
+        var at = dst
+        for s in item.sources {
+            if s.isZero { at.update(repeating: 0, count: s.count); at += s.count; continue }
+            let t = file.tensors[s.name]!
+            file.readFloats(t, into: at)
+            file.release(t)
+            at += t.count
+        }
     }
 }

@@ -10,6 +10,15 @@ enum WeightKey: Hashable {
         case norm1Weight, norm1Bias, qkvWeight, qkvBias, projWeight, projBias, scale1
         case norm2Weight, norm2Bias, fc1Weight, fc1Bias, fc2Weight, fc2Bias, scale2
     }
+
+    /// A block's qkv, proj, fc1 or fc2 weight: what int8 quantizes and what
+    /// is packed for fp32 only when an fp32 session needs it.
+    var isBlockLinear: Bool {
+        switch self {
+        case .block(_, .qkvWeight), .block(_, .projWeight), .block(_, .fc1Weight), .block(_, .fc2Weight): return true
+        default: return false
+        }
+    }
 }
 
 /// A Linear layer as the GEMM takes it: the weight packed (`GemmLayout`) and

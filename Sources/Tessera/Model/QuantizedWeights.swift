@@ -2,8 +2,9 @@ import TesseraKernelCore
 
 /// The int8 copies of every block's Linear weights (qkv, proj, fc1, fc2), as
 /// `Int8Layout` packs them: per output channel, symmetric. Made once from
-/// the fp32 packed weights, at a model's first int8 session; no calibration
-/// data. The patch embedding and the heads stay fp32.
+/// the fp32 weights (the file's, or the packed ones), at a model's first
+/// int8 session; no calibration data. The patch embedding and the heads
+/// stay fp32.
 final class QuantizedWeights {
     struct Block {
         let qkv: Int8Weights, proj: Int8Weights, fc1: Int8Weights, fc2: Int8Weights
@@ -18,7 +19,9 @@ final class QuantizedWeights {
         [(3 * s.hidden, s.hidden), (s.hidden, s.hidden), ((s.gatedMLP ? 2 : 1) * s.mlp, s.hidden), (s.hidden, s.mlp)]
     }
 
-    init(spec s: ModelSpec, weights w: ModelWeights) throws {
+    /// `rowMajor(key, n, k, body)` hands `body` the weight W [n, k] row-major.
+    init(spec s: ModelSpec,
+         rowMajor: (WeightKey, Int, Int, (UnsafePointer<Float>) -> Void) throws -> Void) throws {
         // Per weight: packed bytes, then scales and sums (one per padded
         // column), each part starting on a cache line.
         func floats(_ n: Int, _ k: Int) -> Int {
@@ -29,21 +32,22 @@ final class QuantizedWeights {
         let perBlock = shapes.reduce(0) { $0 + floats($1.n, $1.k) }
         storage = try AlignedBuffer(floats: perBlock * s.layers)
         var at = storage.pointer
-        func quantize(_ fp32: LinearWeights, _ n: Int, _ k: Int) -> Int8Weights {
+        func quantize(_ key: WeightKey, _ n: Int, _ k: Int) throws -> Int8Weights {
             let np = Int8Layout.paddedColumns(n)
             let packed = UnsafeMutableRawPointer(at).bindMemory(to: Int8.self, capacity: Int8Layout.packedBytes(n: n, k: k))
             let scales = at + (Int8Layout.packedBytes(n: n, k: k) / 4 + 15) / 16 * 16
             let sums = UnsafeMutableRawPointer(scales + (np + 15) / 16 * 16).bindMemory(to: Int32.self, capacity: np)
-            // W[c][k] from the fp32 panels (GemmLayout).
-            let src = fp32.packed
-            Int8Layout.quantizeWeights(n: n, k: k, weight: { c, kk in src[GemmLayout.columnOffset(c, depth: k) + kk * GemmLayout.panelWidth] },
-                                       packed: packed, scales: scales, sums: sums)
+            try rowMajor(key, n, k) { w in
+                Int8Layout.quantizeWeights(n: n, k: k, weight: { w[$0 * k + $1] }, packed: packed, scales: scales, sums: sums)
+            }
             at += floats(n, k)
             return Int8Weights(packed: packed, scales: scales, sums: sums)
         }
-        blocks = w.blocks.map { b in
-            Block(qkv: quantize(b.qkv, shapes[0].n, shapes[0].k), proj: quantize(b.proj, shapes[1].n, shapes[1].k),
-                  fc1: quantize(b.fc1, shapes[2].n, shapes[2].k), fc2: quantize(b.fc2, shapes[3].n, shapes[3].k))
+        blocks = try (0..<s.layers).map { i in
+            Block(qkv: try quantize(.block(i, .qkvWeight), shapes[0].n, shapes[0].k),
+                  proj: try quantize(.block(i, .projWeight), shapes[1].n, shapes[1].k),
+                  fc1: try quantize(.block(i, .fc1Weight), shapes[2].n, shapes[2].k),
+                  fc2: try quantize(.block(i, .fc2Weight), shapes[3].n, shapes[3].k))
         }
     }
 }

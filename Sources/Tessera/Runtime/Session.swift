@@ -128,6 +128,7 @@ final class Session {
             quantized = try model.quantized()
         } else {
             int8Tile = nil
+            try model.prepareFP32()
         }
         int8RowBlock = max(Int8Tile.rowQuantum, Machine.caches.l2 / 2 / Int8Layout.rowBytes(max(s.hidden, s.mlp)))
         let plan = Plan.build(spec: s, weights: model.weights, batch: batch, gridH: gridH, gridW: gridW,
