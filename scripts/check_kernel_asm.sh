@@ -88,7 +88,7 @@ tile() {
 tile tessera_i8_tile_avx512vnni_12x32 'vpdpbusd .*%zmm' 24
 tile tessera_i8_tile_avx512bw_7bit_12x32 'vpmaddubsw .*%zmm' 24
 tile tessera_i8_tile_avxvnni_6x16 'vpdpbusd .*%ymm' 12
-tile tessera_i8_tile_avx2_7bit_4x16 'vpmaddubsw .*%ymm' 8
+tile tessera_i8_tile_avx2_7bit_6x16 'vpmaddubsw .*%ymm' 12
 tile tessera_i8_tile_check_12x32 'vpmaddwd .*%ymm' 96
 for module in TesseraKernelsAVX2 TesseraKernelsAVX512; do
     grep -qw "$module" <<<"$found" || { echo "FAIL $module: no GEMM loop found"; failed=$((failed + 1)); }

@@ -1,4 +1,4 @@
-/* The ymm tiles: AVX-VNNI 6 x 16, AVX2 (7-bit) 4 x 16, and the AVX-512
+/* The ymm tiles: AVX-VNNI 6 x 16, AVX2 (7-bit) 6 x 16, and the AVX-512
  * VNNI tile's 12 x 32 shape built for AVX2 (the check twin). */
 #include <immintrin.h>
 #include "tessera_int8.h"
@@ -24,9 +24,10 @@
 #undef TILE_ATTR
 #undef VDOT
 
-/* 4 rows: 8 accumulators, 2 B, the broadcast, the ones and a product. */
-#define MR 4
-#define TILE_FN tessera_i8_tile_avx2_7bit_4x16
+/* 6 rows: 12 accumulators, 2 B, the broadcast and a product; the ones
+ * of vpmaddwd come from memory (a broadcast operand), so that it fits. */
+#define MR 6
+#define TILE_FN tessera_i8_tile_avx2_7bit_6x16
 #define TILE_ATTR __attribute__((target("avx2")))
 #define VDOT(acc, x, y) _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((x), (y)), _mm256_set1_epi16(1)))
 #include "int8_tile_body.h"

@@ -8,8 +8,15 @@ TILE_ATTR int32_t PROBE_FN(ptrdiff_t iterations) {
     seed[0] = 0x01020304;
     VEC x = VBCAST(seed), y = VLOADB(seed);
     for (ptrdiff_t i = 0; i < iterations; i++) {
+        /* Each chain's dot product must be its own instruction: with one
+         * (x, y) for all, the compiler computes a vpmaddubsw pair once and
+         * the probe times the adds alone. */
 #pragma clang loop unroll(full)
-        for (int r = 0; r < 12; r++) acc[r] = VDOT(acc[r], x, y);
+        for (int r = 0; r < 12; r++) {
+            VEC xr = x;
+            __asm__ volatile("" : "+x"(xr));
+            acc[r] = VDOT(acc[r], xr, y);
+        }
         __asm__ volatile("" : "+x"(x));
     }
     int32_t out[16 * 2];

@@ -191,8 +191,8 @@ extension Int8Tile {
                                           run: tessera_i8_tile_avx512bw_7bit_12x32, probe: tessera_i8_probe_avx512bw)
     public static let avxVNNI = Int8Tile(name: "avx-vnni 6x16", mr: 6, nr: 16, levels: 255,
                                          run: tessera_i8_tile_avxvnni_6x16, probe: tessera_i8_probe_avxvnni)
-    public static let avx2 = Int8Tile(name: "avx2 4x16 7-bit", mr: 4, nr: 16, levels: 127,
-                                      run: tessera_i8_tile_avx2_7bit_4x16, probe: tessera_i8_probe_avx2)
+    public static let avx2 = Int8Tile(name: "avx2 6x16 7-bit", mr: 6, nr: 16, levels: 127,
+                                      run: tessera_i8_tile_avx2_7bit_6x16, probe: tessera_i8_probe_avx2)
     public static let check = Int8Tile(name: "vnni-on-avx2 12x32", mr: 12, nr: 32, levels: 255,
                                        run: tessera_i8_tile_check_12x32)
     public static let portable = Int8Tile(name: "portable 4x8", mr: 4, nr: 8, levels: 255,

@@ -34,8 +34,8 @@ TESSERA_INT8_HIDDEN void tessera_i8_tile_avx512vnni_12x32(ptrdiff_t, const uint8
 TESSERA_INT8_HIDDEN void tessera_i8_tile_avx512bw_7bit_12x32(ptrdiff_t, const uint8_t *, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
 /* 6 x 16: AVX-VNNI (vpdpbusd ymm). */
 TESSERA_INT8_HIDDEN void tessera_i8_tile_avxvnni_6x16(ptrdiff_t, const uint8_t *, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
-/* 4 x 16: AVX2 without VNNI (vpmaddubsw + vpmaddwd), 7-bit a. */
-TESSERA_INT8_HIDDEN void tessera_i8_tile_avx2_7bit_4x16(ptrdiff_t, const uint8_t *, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
+/* 6 x 16: AVX2 without VNNI (vpmaddubsw + vpmaddwd), 7-bit a. */
+TESSERA_INT8_HIDDEN void tessera_i8_tile_avx2_7bit_6x16(ptrdiff_t, const uint8_t *, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
 /* 12 x 32 with AVX2 only: the AVX-512 VNNI tile's loops, with vpdpbusd
  * computed exactly from 16-bit products on pairs of ymm. Never chosen for
  * speed; it lets machines without AVX-512 run the 12 x 32 tile's logic. */
