@@ -325,6 +325,26 @@ t "bench: --layer 0 runs one block and no final norm" 0 bench "$dino" --layer 0 
 expect_out "runs 1 of 2 blocks, [0-9]+ steps, no final norm or head"
 expect_out "threads 2, kernels [a-z0-9-]+, GEMM kc [0-9]+ mc [0-9]+"
 
+t "bench: --precision int8 names its int8 kernel" 0 bench "$dino" --precision int8 --runs 2 --threads 2
+expect_out "kernels [a-z0-9-]+, int8 \([a-z0-9 -]+ [0-9]+x[0-9]+( 7-bit)?\), GEMM"
+expect_out "median [0-9]+\.[0-9]{3} ms"
+
+t "info: the int8 kernel" 0 info "$dino"
+expect_out "^int8 kernel +[a-z0-9 -]+ [0-9]+x[0-9]+"
+
+t "embed: --precision int8" 0 embed "$dino" "$edir" --out "$tmp/emb8.npy" --batch 2 --precision int8
+expect_out "wrote .*emb8\.npy: float32 \[3, 48\]"
+if [ -n "$python" ] && "$python" -c "import numpy" 2>/dev/null; then
+    check "int8 embeddings are close to fp32 (cosine > 0.99 per image)" "$python" -c "
+import numpy as np, sys
+a, b = np.load('$tmp/emb.npy'), np.load('$tmp/emb8.npy')
+c = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+sys.exit(0 if a.shape == b.shape and (c > 0.99).all() else 1)"
+fi
+
+t "error: --precision int4" 2 bench "$dino" --precision int4 --runs 1
+expect_err "--precision int4: expected fp32 or int8"
+
 # ---------------------------------------------------------------- errors ---
 
 t "error: missing image file" 1 run "$vit" "$tmp/does-not-exist.png"
