@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """GEMM GFLOP/s on the ViT shapes: each Tessera kernel variant this CPU runs
 (tessera-gemm-bench, one thread, with the FMA peak of the variant measured in
-the same run) against numpy's BLAS (OpenBLAS, one thread) on the same shapes.
+the same run) against numpy's BLAS (OpenBLAS, one thread) on the same shapes;
+then the int8 GEMM of every int8 tile this CPU runs, in GOPS against the peak
+of the tile's own dot-product instruction (vpdpbusd or vpmaddubsw + vpmaddwd)
+probed in the same run (tessera-gemm-bench --int8).
 
     bash benchmarks/gemm.sh        (builds the bench, then runs this)
+    bash benchmarks/gemm.sh --quick   (three shapes)
 """
 import os
 import re
@@ -81,6 +85,11 @@ def main():
                 best = max(best, g)
                 cells.append(f"{g:.1f} ({100 * g / variants[v]['peak']:.0f} %)")
         print(f"| {s[0]:4d} | {s[1]:4d} | {s[2]:4d} | " + " | ".join(cells) + f" | {npg:.1f} | {best / npg:.2f}x |")
+
+    # int8: the bench's own tables (GOPS and % of each tile's peak).
+    flags = [a for a in sys.argv[1:] if a in ("--quick", "--gelu-epilogue", "--residual")]
+    print()
+    print(subprocess.run([bench, "--int8"] + flags, check=True, capture_output=True, text=True).stdout)
 
 
 if __name__ == "__main__":
