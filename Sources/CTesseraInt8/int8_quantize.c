@@ -37,19 +37,6 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static inline void store16(
 #define VHMAX(v) _mm512_reduce_max_ps(v)
 #define VSTORE_BYTES(p, v) store16((p), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)))
 #include "int8_quantize_body.h"
-#undef QUANT_FN
-#undef QUANT_ATTR
-#undef W
-#undef VF
-#undef VLOAD
-#undef VSET1
-#undef VMIN
-#undef VMAX
-#undef VMUL
-#undef VADD
-#undef VHMIN
-#undef VHMAX
-#undef VSTORE_BYTES
 
 __attribute__((target("avx2"))) static inline float hmin8(__m256 v) {
     __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -86,19 +73,6 @@ __attribute__((target("avx2"))) static inline void store8(uint8_t *p, __m256 v) 
 #define VHMAX(v) hmax8(v)
 #define VSTORE_BYTES(p, v) store8((p), (v))
 #include "int8_quantize_body.h"
-#undef QUANT_FN
-#undef QUANT_ATTR
-#undef W
-#undef VF
-#undef VLOAD
-#undef VSET1
-#undef VMIN
-#undef VMAX
-#undef VMUL
-#undef VADD
-#undef VHMIN
-#undef VHMAX
-#undef VSTORE_BYTES
 
 static inline float hmin4(__m128 m) {
     m = _mm_min_ps(m, _mm_movehl_ps(m, m));

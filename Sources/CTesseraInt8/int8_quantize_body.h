@@ -3,7 +3,7 @@
  * VLOAD(p), VSET1(x), VMIN, VMAX, VMUL, VADD, VHMIN(v), VHMAX(v) (lane
  * reductions), VSTORE_BYTES(p, v) (round to nearest even, each lane's
  * integer as a byte, lanes hold 0...levels; every 4 bytes 48 apart, as the
- * 12-row panels lay them out). Every operation is exact or
+ * 12-row panels lay them out); it undefines them at its end. Every operation is exact or
  * rounded the same way in each version, so all write the same bytes. */
 QUANT_ATTR void QUANT_FN(const float *x, ptrdiff_t k, ptrdiff_t kpad, float levels,
                          uint8_t *q, float *scale, int32_t *zero) {
@@ -29,3 +29,18 @@ QUANT_ATTR void QUANT_FN(const float *x, ptrdiff_t k, ptrdiff_t kpad, float leve
     }
     for (; i < kpad; i++) q[(i / 4) * 4 * TESSERA_I8_PANEL_ROWS + i % 4] = 0;
 }
+
+/* The parameters are the includer's to define again for the next version. */
+#undef QUANT_FN
+#undef QUANT_ATTR
+#undef W
+#undef VF
+#undef VLOAD
+#undef VSET1
+#undef VMIN
+#undef VMAX
+#undef VMUL
+#undef VADD
+#undef VHMIN
+#undef VHMAX
+#undef VSTORE_BYTES

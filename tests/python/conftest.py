@@ -82,3 +82,11 @@ def any_reference(fixture_dir) -> helpers.Reference:
     if not refs:
         pytest.skip(f"no reference_<H>x<W>.safetensors in {fixture_dir}")
     return min(refs, key=lambda r: r.height * r.width)
+
+
+@pytest.fixture(scope="module", params=[d.name for d in FIXTURE_DIRS])
+def any_model(request):
+    """Each fixture model in turn, loaded once per test module."""
+    m = tessera.Model(helpers.FIXTURES / request.param)
+    yield m
+    m.close()

@@ -273,3 +273,16 @@ def random_inputs(batch: int, height: int, width: int, seed: int = 0):
     f = rng.standard_normal((batch, 3, height, width)).astype(np.float32)
     u = rng.integers(0, 256, (batch, height, width, 3), dtype=np.uint8)
     return f, u
+
+
+def small_size(model) -> Dict[str, int]:
+    """A small, non-square input size for a model: 2 x 3 patches."""
+    p = model.info.patch_size
+    return dict(height=2 * p, width=3 * p)
+
+
+def session_images(session, n: Optional[int] = None, seed: int = 3):
+    """n (default: the session's batch) random uint8 NHWC images of its size."""
+    n = session.batch if n is None else n
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, session.height, session.width, 3), dtype=np.uint8)

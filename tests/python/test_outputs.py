@@ -9,34 +9,16 @@ import helpers
 import tessera
 
 
-def _images(session, n=None, seed=3):
-    n = session.batch if n is None else n
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, 256, (n, session.height, session.width, 3), dtype=np.uint8)
-
-
-@pytest.fixture(scope="module", params=[d.name for d in helpers.fixture_dirs()])
-def any_model(request):
-    m = tessera.Model(helpers.FIXTURES / request.param)
-    yield m
-    m.close()
-
-
-def _size(m):
-    p = m.info.patch_size
-    return dict(height=2 * p, width=3 * p)
-
-
 def test_asking_for_less_returns_exactly_that_with_the_same_bits(any_model):
     m = any_model
     last = m.info.num_layers - 1
-    full = m.session(batch=2, layers=range(last + 1), **_size(m))
-    x = _images(full)
+    full = m.session(batch=2, layers=range(last + 1), **helpers.small_size(m))
+    x = helpers.session_images(full)
     want = full.run(x)
     finals = [k for k in ("logits", "embedding", "patch_tokens", "register_tokens") if k in want]
     for names in (["layer_0"], [f"layer_{last}"], ["embedding"], ["patch_tokens", "layer_0"],
                   finals, finals[:1] + [f"layer_{last}"]):
-        with m.session(batch=2, outputs=names, **_size(m)) as s:
+        with m.session(batch=2, outputs=names, **helpers.small_size(m)) as s:
             got = s.run(x)
             assert sorted(got) == sorted(set(names)), names
             for k, v in got.items():
@@ -47,15 +29,15 @@ def test_asking_for_less_returns_exactly_that_with_the_same_bits(any_model):
 def test_a_layer_alone_runs_only_the_blocks_it_needs(any_model):
     m = any_model
     layers = m.info.num_layers
-    default = m.session(layers=[0], **_size(m))
-    alone = m.session(outputs=["layer_0"], **_size(m))
+    default = m.session(layers=[0], **helpers.small_size(m))
+    alone = m.session(outputs=["layer_0"], **helpers.small_size(m))
     assert default.info.blocks_run == layers
     assert alone.info.blocks_run == 1
     assert alone.info.ops < default.info.ops
     assert alone.info.arena_bytes <= default.info.arena_bytes
     assert alone.info.outputs == ("layer_0",)
     assert alone.arena_bytes == alone.info.arena_bytes
-    assert set(alone.run(_images(alone))) == {"layer_0"}
+    assert set(alone.run(helpers.session_images(alone))) == {"layer_0"}
     with pytest.raises(tessera.UnavailableError, match="not asked for"):
         alone.output_shape("embedding")
     with pytest.raises(tessera.UnavailableError, match="TESSERA_OUTPUT_BIT"):
@@ -64,7 +46,7 @@ def test_a_layer_alone_runs_only_the_blocks_it_needs(any_model):
 
 def test_outputs_and_layers_combine(model):
     with model.session(outputs=["embedding"], layers=[1]) as s:
-        assert set(s.run(_images(s))) == {"embedding", "layer_1"}
+        assert set(s.run(helpers.session_images(s))) == {"embedding", "layer_1"}
         assert s.layers == (1,)
 
 
@@ -111,7 +93,7 @@ def test_info_reports_what_runs(model):
 
 def test_run_into_caller_arrays(model):
     s = model.session(batch=3, layers=[0])
-    x = _images(s, 2)
+    x = helpers.session_images(s, 2)
     want = s.run(x)
     out = {k: np.full(s.output_shape(k, 2), np.nan, np.float32) for k in want}
     got = s.run(x, out=out)
@@ -126,7 +108,7 @@ def test_run_into_caller_arrays(model):
 
 def test_run_into_bad_arrays(model):
     s = model.session(batch=2)
-    x = _images(s, 2)
+    x = helpers.session_images(s, 2)
     good = s.output_shape("embedding", 2)
     ro = np.zeros(good, np.float32)
     ro.flags.writeable = False

@@ -214,15 +214,8 @@ final class Model {
             let dst = buffer.pointer + offsets[item.key]!
             switch item.kind {
             case .vector:
-                var at = dst
-                for s in item.sources {
-                    if s.isZero { at.update(repeating: 0, count: s.count); at += s.count; continue }
-                    let t = file.tensors[s.name]!
-                    file.readFloats(t, into: at)
-                    file.release(t)
-                    at += t.count
-                    params += t.count
-                }
+                params += item.sources.reduce(0) { $0 + ($1.isZero ? 0 : $1.count) }
+                assemble(item, from: file, into: dst)
             case .packed(let n, let k):
                 params += item.sources.reduce(0) { $0 + ($1.isZero ? 0 : $1.count) }
                 if lazy && item.key.isBlockLinear { deferred.append(item); continue }
@@ -238,7 +231,7 @@ final class Model {
                          deferred: deferred, source: lazy ? (file.file.path, tensors) : nil)
     }
 
-    /// A packed item's sources, concatenated along n, as row-major floats.
+    /// An item's sources, concatenated (a packed item's along n: row-major).
     private static func assemble(_ item: WeightLayout.Item, from file: SafeTensors, into dst: UnsafeMutablePointer<Float>) {
         var at = dst
         for s in item.sources {
