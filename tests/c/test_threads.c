@@ -45,6 +45,27 @@ static void *worker(void *arg) {
     return NULL;
 }
 
+/* First sessions of a fresh model, fp32 and int8 at once: the first packs
+ * the blocks' weights, the second quantizes them, each once, under the
+ * model's locks. */
+struct first { tessera_model *m; int32_t precision; float *out; int status; };
+
+static void *first_session(void *arg) {
+    struct first *f = arg;
+    tessera_session_options o = tessera_session_default_options();
+    o.num_threads = 1;
+    o.precision = f->precision;
+    tessera_session *s = NULL;
+    f->status = tessera_session_create(f->m, &o, &s);
+    if (f->status == TESSERA_OK) {
+        f->out = malloc(out_floats * sizeof *f->out);
+        f->status = tessera_run_f32(s, input, 1);
+        if (f->status == TESSERA_OK) f->status = tessera_output_copy(s, TESSERA_OUTPUT_PATCH_TOKENS, f->out, out_floats);
+        tessera_session_free(s);
+    }
+    return NULL;
+}
+
 struct shared { tessera_session *s; long ok, busy, other; };
 
 static void *hammer(void *arg) {
@@ -83,6 +104,36 @@ int main(int argc, char **argv) {
     long total = mism[0] + mism[1] + mism[2] + mism[3];
     if (total == 0) { printf("ok   4 threads x %d runs on one shared model: all outputs bit-identical to a single-threaded run\n", runs); passed++; }
     else { printf("FAIL %ld of %d runs differed from the single-threaded run\n", total, 4 * runs); failed++; }
+
+    /* A fresh model's first fp32 and int8 sessions, created at once. */
+    const char *dir = argv[1];
+    int race_ok = 1;
+    for (int round = 0; round < 4 && race_ok; round++) {
+        tessera_model *fresh = NULL;
+        if (tessera_model_load(dir, &fresh) != TESSERA_OK) { race_ok = 0; break; }
+        struct first f[4];
+        pthread_t ft[4];
+        for (int i = 0; i < 4; i++) {
+            f[i] = (struct first){ fresh, (i + round) % 2 ? TESSERA_PRECISION_INT8 : TESSERA_PRECISION_FP32, NULL, -1 };
+            pthread_create(&ft[i], NULL, first_session, &f[i]);
+        }
+        for (int i = 0; i < 4; i++) pthread_join(ft[i], NULL);
+        float *int8_out = NULL;
+        for (int i = 0; i < 4; i++) {
+            if (f[i].status != TESSERA_OK) { race_ok = 0; continue; }
+            if (f[i].precision == TESSERA_PRECISION_FP32) {
+                if (memcmp(f[i].out, expected, out_floats * sizeof *expected) != 0) race_ok = 0;
+            } else if (int8_out == NULL) {
+                int8_out = f[i].out;
+            } else if (memcmp(f[i].out, int8_out, out_floats * sizeof *int8_out) != 0) {
+                race_ok = 0;
+            }
+        }
+        for (int i = 0; i < 4; i++) free(f[i].out);
+        tessera_model_free(fresh);
+    }
+    if (race_ok) { printf("ok   a fresh model's first fp32 and int8 sessions made at once on 4 threads (4 rounds): fp32 equals the reference, int8 agrees across threads\n"); passed++; }
+    else { printf("FAIL first fp32 and int8 sessions made at once: a session failed or outputs differ\n"); failed++; }
 
     /* Two threads on one session (each run itself using 2 threads). */
     struct shared sh = { make_session(2), 0, 0, 0 };

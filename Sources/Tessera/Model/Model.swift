@@ -1,4 +1,3 @@
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,7 +17,7 @@ final class Model {
     /// Every weight, typed (pointers into `storage`).
     let weights: ModelWeights
     /// The int8 weights, made at the first int8 session (`quantized()`).
-    private let quantizedWeights = Mutex<QuantizedWeights?>(nil)
+    private let quantizedWeights = Locked<QuantizedWeights?>(nil)
     /// The blocks' Linear weights (most of a ViT's bytes) as the file holds
     /// them: packed into `storage` for fp32 only when the first fp32 session
     /// asks (`prepareFP32`), so that a process that runs only int8 never
@@ -28,7 +27,7 @@ final class Model {
     /// The file they are read from and its tensors as validated at load: a
     /// later read checks the file still holds the same tensors.
     private let source: (path: String, tensors: [String: SafeTensors.Tensor])?
-    private let fp32Ready: Mutex<Bool>
+    private let fp32Ready: Locked<Bool>
     /// NUL-terminated label strings, valid as long as the model.
     private let labelCStrings: [Int: UnsafeMutablePointer<CChar>]
 
@@ -37,7 +36,7 @@ final class Model {
         self.spec = spec; self.path = path; self.storage = storage; self.offsets = offsets
         self.parameterCount = parameterCount
         self.deferred = deferred; self.source = source
-        fp32Ready = Mutex(deferred.isEmpty)
+        fp32Ready = Locked(deferred.isEmpty)
         let halves = try AlignedBuffer(floats: max(1, spec.classes))
         for i in 0..<halves.count { halves.pointer[i] = 0.5 }
         self.halves = halves
