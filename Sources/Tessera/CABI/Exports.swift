@@ -63,9 +63,11 @@ public func tessera_model_label(_ model: OpaquePointer?, _ index: Int32) -> Unsa
 
 @c @implementation
 public func tessera_session_default_options() -> tessera_session_options_48 {
+    // The first 48 bytes of the current defaults.
+    var d = defaultOptions()
     var o = tessera_session_options_48()
+    withUnsafeMutableBytes(of: &o) { dst in withUnsafeBytes(of: &d) { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[..<dst.count])) } }
     o.struct_size = MemoryLayout<tessera_session_options_48>.size
-    o.batch = 1
     return o
 }
 

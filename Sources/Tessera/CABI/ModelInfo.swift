@@ -33,9 +33,7 @@ enum ModelInfo {
         i.gemm_kc = Int32(chosen.blocking.kc)
         i.gemm_mc = Int32(chosen.blocking.mc)
         withUnsafeMutableBytes(of: &i.blocking_source) { copyCString(chosen.source, into: $0) }
-        let int8 = Machine.environmentInt8Tile.flatMap { name in
-            kernels.int8Tiles.first { $0.name.lowercased().hasPrefix(name.lowercased()) }
-        } ?? kernels.int8Tiles.first
+        let int8 = Machine.int8Tile(kernels) ?? kernels.int8Tiles.first
         withUnsafeMutableBytes(of: &i.int8_kernel) { copyCString(int8?.name ?? "", into: $0) }
         return i
     }

@@ -211,12 +211,11 @@ final class Model {
         var deferred: [WeightLayout.Item] = []
         for item in layout.items {
             let dst = buffer.pointer + offsets[item.key]!
+            params += item.sources.reduce(0) { $0 + ($1.isZero ? 0 : $1.count) }
             switch item.kind {
             case .vector:
-                params += item.sources.reduce(0) { $0 + ($1.isZero ? 0 : $1.count) }
                 assemble(item, from: file, into: dst)
             case .packed(let n, let k):
-                params += item.sources.reduce(0) { $0 + ($1.isZero ? 0 : $1.count) }
                 if lazy && item.key.isBlockLinear { deferred.append(item); continue }
                 let (need, _) = n.multipliedReportingOverflow(by: k)
                 if scratch == nil || scratch!.count < need { scratch = try AlignedBuffer(floats: need) }

@@ -36,9 +36,9 @@ struct BlockBuilder {
         guard let int8 else { plan.add(.linear(l), label); return }
         let q = plan.buffer("block\(block).\(label).int8", Int8Layout.activationFloats(m: rows, k: l.k))
         plan.add(.quantize(src: l.src, dst: q, k: l.k), "quantize")
-        plan.add(.linearInt8(Plan.Int8Linear(src: q, dst: l.dst, n: l.n, k: l.k, weights: quantized(int8.blocks[block]),
-                                             bias: l.weights.bias, activation: l.activation, scale: l.scale,
-                                             addend: l.addend)), label + " int8")
+        var onBytes = l
+        onBytes.src = q
+        plan.add(.linearInt8(onBytes, quantized(int8.blocks[block])), label + " int8")
     }
 
     mutating func attention(norm: NormWeights, qkv: LinearWeights, proj: LinearWeights,

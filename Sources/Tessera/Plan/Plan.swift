@@ -8,24 +8,13 @@ struct Plan {
 
     /// dst = addend + scale ⊙ act(src · Wᵀ + bias) over every token row.
     struct Linear {
-        let src: BufferID, dst: BufferID
+        var src: BufferID
+        let dst: BufferID
         let n: Int, k: Int
         let weights: LinearWeights
         var activation: GemmEpilogue.Activation = .none
         var scale: UnsafePointer<Float>? = nil
         /// Added last: the residual stream.
-        var addend: BufferID? = nil
-    }
-
-    /// The int8 form of `Linear`: src is a quantized activation buffer
-    /// (`Op.quantize`), the weights per channel (`QuantizedWeights`).
-    struct Int8Linear {
-        let src: BufferID, dst: BufferID
-        let n: Int, k: Int
-        let weights: Int8Weights
-        let bias: UnsafePointer<Float>
-        var activation: GemmEpilogue.Activation = .none
-        var scale: UnsafePointer<Float>? = nil
         var addend: BufferID? = nil
     }
 
@@ -52,7 +41,9 @@ struct Plan {
         case linear(Linear)
         /// Rows of src ([rows, k] floats) quantized to bytes by rows into dst.
         case quantize(src: BufferID, dst: BufferID, k: Int)
-        case linearInt8(Int8Linear)
+        /// The Linear in int8: src is the quantized buffer (`quantize`), the
+        /// weights the layer's int8 copy; bias and epilogue as in fp32.
+        case linearInt8(Linear, Int8Weights)
         case attention(qkv: BufferID, dst: BufferID)
         /// 2-D RoPE on the q and k of the patch tokens, in place (DINOv3).
         case rope(qkv: BufferID)
@@ -68,7 +59,7 @@ struct Plan {
             case .layerNorm(let l): return [l.src, l.dst]
             case .linear(let l): return [l.src, l.dst] + (l.addend.map { [$0] } ?? [])
             case .quantize(let s, let d, _): return [s, d]
-            case .linearInt8(let l): return [l.src, l.dst] + (l.addend.map { [$0] } ?? [])
+            case .linearInt8(let l, _): return [l.src, l.dst] + (l.addend.map { [$0] } ?? [])
             case .attention(let q, let d): return [q, d]
             case .rope(let q): return [q]
             case .swiglu(let s, let d): return [s, d]

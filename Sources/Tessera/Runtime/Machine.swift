@@ -55,6 +55,13 @@ enum Machine {
         return String(cString: p)
     }
 
+    /// The int8 tile a table's sessions run: the one TESSERA_INT8_TILE names
+    /// (nil when the table has none by that name), else the CPU's best.
+    static func int8Tile(_ table: KernelTable) -> Int8Tile? {
+        guard let name = environmentInt8Tile?.lowercased() else { return table.int8Tiles.first }
+        return table.int8Tiles.first { $0.name.lowercased().hasPrefix(name) }
+    }
+
     static func parseISA(_ s: String) -> KernelTable.ISA? {
         switch s.lowercased() {
         case "portable", "sse2", "baseline": return .portable

@@ -58,8 +58,6 @@ final class Session {
         /// shapes built for AVX2).
         var kernels: KernelTable? = nil
         var precision = Precision.fp32
-        /// An int8 tile to run instead of the CPU's best (by name; tests).
-        var int8Tile: String? = nil
     }
 
     enum Precision: String {
@@ -113,15 +111,10 @@ final class Session {
         precision = o.precision
         var quantized: QuantizedWeights? = nil
         if o.precision == .int8 {
-            let tiles = table.int8Tiles
-            if let name = o.int8Tile ?? Machine.environmentInt8Tile {
-                guard let t = tiles.first(where: { $0.name.lowercased().hasPrefix(name.lowercased()) }) else {
-                    throw TesseraError.unsupported("int8 tile \"\(name)\" is not available with the \(table.name) kernels on this CPU; available: \(tiles.map { $0.name }.joined(separator: ", "))")
-                }
-                int8Tile = t
-            } else {
-                int8Tile = tiles.first
+            guard let tile = Machine.int8Tile(table) else {
+                throw TesseraError.unsupported("int8 tile \"\(Machine.environmentInt8Tile ?? "")\" (TESSERA_INT8_TILE) is not available with the \(table.name) kernels on this CPU; available: \(table.int8Tiles.map { $0.name }.joined(separator: ", "))")
             }
+            int8Tile = tile
             guard s.mlp < 65536, s.hidden < 65536 else {
                 throw TesseraError.unsupported("int8 needs Linear depths below 65536 (int32 sums); this model has \(max(s.mlp, s.hidden))")
             }
@@ -263,8 +256,7 @@ final class Session {
                 }
             case .linear(let l):
                 gemm(m: rows, n: l.n, k: l.k, a: s.pointer(l.src), lda: l.k, b: l.weights.packed, c: s.pointer(l.dst), ldc: l.n,
-                     epilogue: GemmEpilogue(bias: l.weights.bias, activation: l.activation, scale: l.scale,
-                                            addend: l.addend.map { UnsafePointer(s.pointer($0)) }, ldAddend: l.n))
+                     epilogue: epilogue(l))
             case .quantize(let src, let dst, let k):
                 var job = KernelJob(table: s.table,
                                     args: QuantizeArgs(x: s.pointer(src), ldx: k, rows: rows, k: k,
@@ -273,13 +265,10 @@ final class Session {
                     let j = ctx.assumingMemoryBound(to: KernelJob<QuantizeArgs>.self)
                     j.pointee.table.quantizeRows(j.pointee.args, t, n)
                 }
-            case .linearInt8(let l):
+            case .linearInt8(let l, let weights):
                 var job = KernelJob(table: s.table,
-                                    args: Int8GemmArgs(m: rows, n: l.n, k: l.k, a: s.pointer(l.src), b: l.weights, tile: s.int8Tile!,
-                                                       c: s.pointer(l.dst), ldc: l.n,
-                                                       epilogue: GemmEpilogue(bias: l.bias, activation: l.activation, scale: l.scale,
-                                                                              addend: l.addend.map { UnsafePointer(s.pointer($0)) },
-                                                                              ldAddend: l.n),
+                                    args: Int8GemmArgs(m: rows, n: l.n, k: l.k, a: s.pointer(l.src), b: weights, tile: s.int8Tile!,
+                                                       c: s.pointer(l.dst), ldc: l.n, epilogue: epilogue(l),
                                                        rowBlock: s.int8RowBlock, scratch: s.pointer(s.plan.scratch),
                                                        scratchStride: s.scratchStride, counter: s.freshCounter()))
                 s.pool.run(&job) { ctx, t, n in
@@ -321,6 +310,12 @@ final class Session {
                      epilogue: GemmEpilogue(bias: h.weights.bias, scale: h.scale,
                                             addend: h.addend.map { UnsafePointer(s.pointer($0)) }, ldAddend: sp.classes))
             }
+        }
+
+        /// A Linear op's epilogue: its bias, activation, layer scale and residual.
+        func epilogue(_ l: Plan.Linear) -> GemmEpilogue {
+            GemmEpilogue(bias: l.weights.bias, activation: l.activation, scale: l.scale,
+                         addend: l.addend.map { UnsafePointer(session.pointer($0)) }, ldAddend: l.n)
         }
 
         func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
