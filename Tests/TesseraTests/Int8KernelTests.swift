@@ -64,12 +64,20 @@ final class Int8KernelTests: XCTestCase {
     }
 
     func testQuantizeRowsIsExactAndTheSameOnEveryVariant() {
-        let m = 15, k = 77
-        var r = TestRandom(seed: 3)
+        // Odd sizes: vector tails of every width, one row, a ViT's 197 rows.
+        for (m, k) in [(15, 77), (1, 1), (7, 7), (1, 257), (197, 17)] {
+            checkQuantizeRows(m: m, k: k)
+        }
+    }
+
+    func checkQuantizeRows(m: Int, k: Int) {
+        var r = TestRandom(seed: UInt64(3 + m * k))
         var x = r.array(m * k, scale: 3)
-        for i in 0..<k { x[2 * k + i] = 0 }                  // a zero row
-        for i in 0..<k { x[3 * k + i] = 1.5 }                // positive only
-        for i in 0..<k { x[4 * k + i] = -Float(i) / 7 }      // negative only
+        if m >= 5 {
+            for i in 0..<k { x[2 * k + i] = 0 }                  // a zero row
+            for i in 0..<k { x[3 * k + i] = 1.5 }                // positive only
+            for i in 0..<k { x[4 * k + i] = -Float(i) / 7 }      // negative only
+        }
         for levels in [255, 127] {
             var first: [UInt8]? = nil
             for (name, table) in kernelVariants() {
@@ -79,7 +87,7 @@ final class Int8KernelTests: XCTestCase {
                         let raw = UnsafeRawBufferPointer(bp)
                         return Array(raw)
                     }
-                    if let first { XCTAssertEqual(first, bytes, "\(name) \(threads) threads, levels \(levels): bytes differ") }
+                    if let first { XCTAssertEqual(first, bytes, "\(m)x\(k) \(name) \(threads) threads, levels \(levels): bytes differ") }
                     else { first = bytes }
                     buf.withUnsafeBufferPointer { bp in
                         let rows = Int8Rows(UnsafeMutablePointer(mutating: bp.baseAddress!), rows: m, k: k)
@@ -195,7 +203,8 @@ final class Int8KernelTests: XCTestCase {
     }
 
     func testInt8GemmMatchesNaiveOnOddSizes() {
-        let shapes = [(1, 1, 1), (7, 5, 3), (13, 33, 17), (197, 48, 37), (25, 100, 64), (12, 32, 8), (257, 97, 129), (30, 70, 301)]
+        let shapes = [(1, 1, 1), (7, 5, 3), (13, 33, 17), (197, 48, 37), (25, 100, 64), (12, 32, 8), (257, 97, 129), (30, 70, 301),
+                      (197, 7, 257), (7, 257, 197)]
         for (name, table, tile) in int8Variants() {
             for (m, n, k) in shapes {
                 for rowBlock in [tile.mr, 1 << 20] {
