@@ -9,7 +9,9 @@ import CTesseraCPU
 
 /// GEMM GFLOP/s on the ViT shapes for every kernel variant this CPU runs,
 /// against the FMA peak of the same variant measured in the same run.
-/// Usage: tessera-gemm-bench [--threads N] [--quick]
+/// Usage: tessera-gemm-bench [--quick] [--cold] [--residual | --gelu-epilogue]
+/// [--kc N] [--mc N] [--shape MxKxN ...]; or --tune, --compare kc:mc,...,
+/// --attention, --int8, --gelu (see each below).
 
 func now() -> Double {
     var ts = timespec()
@@ -173,6 +175,86 @@ if args.contains("--int8") {
                 c.deallocate(); bias.deallocate(); residual.deallocate(); scratch.deallocate()
             }
         }
+    }
+    exit(0)
+}
+
+// --attention [--rounds R] [--sharp]: the fused attention of one image on
+// ViT shapes, one thread, GFLOP/s of QKᵀ and PV (fastest and median of R runs).
+if args.contains("--attention") {
+    let rounds = intOption("--rounds") ?? 30
+    for (table, _) in variants {
+    let blocking = GemmBlocking.forCaches(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
+    print("\(table.isa.name) attention, \(rounds) runs per shape")
+    for (T, heads, dh) in [(197, 12, 64), (257, 6, 64), (577, 12, 64), (1370, 6, 64)] {
+        let D = heads * dh
+        let qkv = UnsafeMutablePointer<Float>.allocate(capacity: T * 3 * D)
+        // --sharp: scores spread over more than 87 (sharply peaked attention).
+        let spread: Float = args.contains("--sharp") ? 12 : 1
+        for i in 0..<(T * 3 * D) { qkv[i] = (Float((i * 7919) % 1000) * 0.002 - 1) * spread }
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: T * D)
+        let sf = AttentionArgs.scratchFloats(tokens: T, headDim: dh, mr: table.gemmMR, nr: table.gemmNR)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: sf)
+        scratch.initialize(repeating: 0, count: sf)
+        let at = AttentionArgs(qkv: qkv, ldqkv: 3 * D, out: out, ldo: D, batch: 1, tokens: T, heads: heads, headDim: dh,
+                               scale: 0.125, blocking: blocking, scratch: scratch, scratchStride: sf)
+        var times: [Double] = []
+        for _ in 0..<rounds { let t0 = now(); table.attention(at, 0, 1); times.append(now() - t0) }
+        times.sort()
+        let flops = 4.0 * Double(heads * T * T * dh)
+        print("T \(pad(T, 4)) heads \(pad(heads, 2)) dh \(dh): fastest \(fixed(flops / times[0] / 1e9)) median \(fixed(flops / times[times.count / 2] / 1e9)) GFLOP/s")
+        qkv.deallocate(); out.deallocate(); scratch.deallocate()
+    }
+    }
+    exit(0)
+}
+
+// --compare kc:mc,kc:mc,... [--rounds R]: these blockings on the widest
+// variant, one GEMM each in turn (so that a noisy host slows them alike),
+// GFLOP/s fastest, median and 90th percentile (slowest tenth).
+if let i = args.firstIndex(of: "--compare"), i + 1 < args.count {
+    let rounds = intOption("--rounds") ?? 40
+    let table = variants.last!.0
+    let formula = GemmBlocking.forCaches(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
+    let blockings = args[i + 1].split(separator: ",").map { $0.split(separator: ":").compactMap { Int($0) } }
+        .filter { $0.count == 2 }.map { GemmBlocking(kc: $0[0], mc: $0[1], nc: formula.nc) }
+    guard !blockings.isEmpty else { print("--compare takes kc:mc[,kc:mc...]"); exit(2) }
+    let maxScratch = blockings.map(\.scratchFloats).max()!
+    print("\(table.isa.name): \(rounds) rounds, blockings \(blockings.map { "\($0.kc):\($0.mc)" }.joined(separator: " ")), weights \(cold ? "from memory" : "in cache")")
+    for (m, k, n) in shapes {
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
+        for i in 0..<(m * k) { a[i] = Float(i % 17) * 0.01 }
+        let packedCount = GemmLayout.packedCount(n: n, k: k)
+        let copies = cold ? max(1, (96 << 20) / (packedCount * 4)) : 1
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: packedCount * copies)
+        for i in 0..<(packedCount * copies) { packed[i] = Float(i % 13) * 0.01 }
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        let bias = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        bias.initialize(repeating: 0.1, count: n)
+        let residual = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        residual.initialize(repeating: 0.5, count: m * n)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: maxScratch)
+        let epilogue = residualEpilogue ? GemmEpilogue(bias: bias, scale: bias, addend: residual, ldAddend: n)
+            : GemmEpilogue(bias: bias, activation: geluEpilogue ? .gelu : .none)
+        var g = GemmArgs(m: m, n: n, k: k, a: a, lda: k, b: packed, c: c, ldc: n, epilogue: epilogue, blocking: formula,
+                         scratch: scratch, scratchStride: maxScratch)
+        var times = [[Double]](repeating: [], count: blockings.count)
+        var run = 0
+        for _ in 0..<rounds {
+            for vi in blockings.indices {
+                g.blocking = blockings[vi]
+                g.b = UnsafePointer(packed + (run % copies) * packedCount); run += 1
+                let t0 = now(); table.gemm(g, 0, 1); times[vi].append(now() - t0)
+            }
+        }
+        let flops = 2.0 * Double(m * n * k)
+        var line = "\(pad(m, 5)) \(pad(k, 5)) \(pad(n, 5))"
+        for vi in blockings.indices {
+            let t = times[vi].sorted()
+            line += "   \(blockings[vi].kc):\(blockings[vi].mc) fastest \(fixed(flops / t[0] / 1e9)) med \(fixed(flops / t[t.count / 2] / 1e9)) p90 \(fixed(flops / t[t.count * 9 / 10] / 1e9))"
+        }
+        print(line)
+        a.deallocate(); packed.deallocate(); c.deallocate(); bias.deallocate(); residual.deallocate(); scratch.deallocate()
     }
     exit(0)
 }

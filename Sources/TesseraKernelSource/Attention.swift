@@ -123,11 +123,16 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
 
 /// Softmax down each column of `keys` × (vectors · V.scalarCount) values
 /// (row stride `stride`): the columns' exponentials exp(x − max) are left in
-/// place and 1 / their sums written to `inverse`.
+/// place and 1 / their sums written to `inverse`. Arguments below −80 count
+/// as −80: e^−80 (2e-35) is far too small to change a sum of at least 1
+/// (the maximum's own term), and unlike e^−87 it is not subnormal, which
+/// costs a microcode assist per use on some CPUs (scores far below their
+/// column's maximum are common where attention is sharp).
 @inline(__always)
 func columnSoftmax<V: VectorFloat>(_: V.Type, _ s: UnsafeMutablePointer<Float>, keys: Int, stride: Int,
                                    vectors: Int, inverse: UnsafeMutablePointer<Float>) {
     let w = V.scalarCount
+    let floor = V(repeating: -80)
     for v in 0..<vectors {
         let col = s + v * w
         var mx = V.load(col)
@@ -135,7 +140,7 @@ func columnSoftmax<V: VectorFloat>(_: V.Type, _ s: UnsafeMutablePointer<Float>, 
         var sum = V(repeating: 0)
         for r in 0..<keys {
             let p = col + r * stride
-            let e = vexpUpTo88(V.load(p) - mx)
+            let e = vexpWithin(vmax(V.load(p) - mx, floor))
             e.store(p)
             sum += e
         }

@@ -44,7 +44,14 @@ func vexp<V: VectorFloat>(_ x: V) -> V {
 /// vexp's body, so vexp's tests cover it.
 @inline(__always)
 func vexpUpTo88<V: VectorFloat>(_ x0: V) -> V {
-    let x = vmax(x0, V(repeating: -87.3))
+    vexpWithin(vmax(x0, V(repeating: -87.3)))
+}
+
+/// exp for x in [−87.3, 88.7], unchecked (below, the result is garbage).
+/// Near −87.3 the result is subnormal, which costs a microcode assist on
+/// some CPUs per use: softmax clamps higher.
+@inline(__always)
+func vexpWithin<V: VectorFloat>(_ x: V) -> V {
     // Round x·log2(e) to the nearest integer with the 1.5·2²³ trick: the sum
     // keeps the rounded integer in its low mantissa bits (no libm call).
     let shifted = x * VectorMath.log2e + VectorMath.magic

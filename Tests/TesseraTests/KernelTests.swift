@@ -147,10 +147,14 @@ final class KernelTests: XCTestCase {
 
     func testAttentionMatchesNaive() {
         for (name, table) in kernelVariants() {
-            for (batch, tokens, heads, dh) in [(1, 1, 1, 8), (2, 5, 3, 16), (1, 17, 4, 8), (2, 50, 2, 64), (1, 197, 3, 12), (1, 37, 1, 33), (1, 101, 2, 64), (1, 7, 2, 7), (1, 257, 1, 64)] {
+            // The last two: sharply peaked attention, scores spread far past
+            // 87 (the exponentials' floor at −80 must not show).
+            for (batch, tokens, heads, dh, spread) in [(1, 1, 1, 8, 2), (2, 5, 3, 16, 2), (1, 17, 4, 8, 2), (2, 50, 2, 64, 2),
+                                                       (1, 197, 3, 12, 2), (1, 37, 1, 33, 2), (1, 101, 2, 64, 2), (1, 7, 2, 7, 2),
+                                                       (1, 257, 1, 64, 2), (1, 61, 2, 64, 16), (2, 29, 1, 16, 30)] as [(Int, Int, Int, Int, Float)] {
                 var r = TestRandom(seed: UInt64(tokens * 13 + dh))
                 let d = heads * dh
-                let qkv = r.array(batch * tokens * 3 * d, scale: 2)
+                let qkv = r.array(batch * tokens * 3 * d, scale: spread)
                 var out = [Float](repeating: .nan, count: batch * tokens * d)
                 let threads = 3
                 let blocking = GemmBlocking(kc: 16, mc: 48)
@@ -163,7 +167,8 @@ final class KernelTests: XCTestCase {
                     for t in 0..<threads { table.attention(args, t, threads) }
                 }}}
                 let want = naiveAttention(qkv, batch: batch, tokens: tokens, heads: heads, dh: dh)
-                XCTAssertLessThanOrEqual(maxAbsDiff(out, want), 2e-5, "\(name) attention b\(batch) t\(tokens) h\(heads) dh\(dh)")
+                // fp32 scores of size ~spread² carry errors that grow with it.
+                XCTAssertLessThanOrEqual(maxAbsDiff(out, want), 5e-6 * spread * spread, "\(name) attention b\(batch) t\(tokens) h\(heads) dh\(dh) spread \(spread)")
             }
         }
     }
