@@ -50,6 +50,25 @@ def quantize_weight(w: torch.Tensor, bits: int) -> torch.Tensor:
     return torch.round(w / s).clamp(-q, q) * s
 
 
+def quantize_weight_clipped(w: torch.Tensor, bits: int) -> torch.Tensor:
+    """Per channel, the clip (a fraction of max|w|, 0.6 to 1) whose
+    rounding error is least."""
+    q = 2 ** (bits - 1) - 1
+    amax = w.abs().amax(dim=1, keepdim=True)
+    best, best_err = None, None
+    for ratio in [1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6]:
+        s = amax * ratio / q
+        s[s == 0] = 1
+        qw = torch.round(w / s).clamp(-q, q) * s
+        err = ((qw - w) ** 2).sum(dim=1, keepdim=True)
+        if best is None:
+            best, best_err = qw, err
+        else:
+            better = err < best_err
+            best, best_err = torch.where(better, qw, best), torch.where(better, err, best_err)
+    return best
+
+
 def quantize_rows(x: torch.Tensor, bits: int) -> torch.Tensor:
     lo = x.amin(dim=-1, keepdim=True).clamp(max=0)
     hi = x.amax(dim=-1, keepdim=True).clamp(min=0)
@@ -63,12 +82,13 @@ def quantize_rows(x: torch.Tensor, bits: int) -> torch.Tensor:
 class Quantized(torch.nn.Module):
     """A Linear whose weights and inputs are rounded as the int8 path does."""
 
-    def __init__(self, linear: torch.nn.Linear, weight_bits: int, input_bits: int):
+    def __init__(self, linear: torch.nn.Linear, weight_bits: int, input_bits: int, clipped: bool = False):
         super().__init__()
         self.bias = linear.bias
         self.input_bits = input_bits
         w = linear.weight.data.double()
-        self.weight = quantize_weight(w, weight_bits) if weight_bits else w
+        rounding = quantize_weight_clipped if clipped else quantize_weight
+        self.weight = rounding(w, weight_bits) if weight_bits else w
 
     def forward(self, x):
         x = x.double()
@@ -77,9 +97,10 @@ class Quantized(torch.nn.Module):
         return torch.nn.functional.linear(x, self.weight, self.bias.double()).float()
 
 
-# name -> (block, layer) -> (weight bits, input bits) or None for fp32
+# name -> (block, layer) -> (weight bits, input bits[, clipped]) or None for fp32
 CONFIGS = {
     "W8A8 everywhere (Tessera int8)": lambda b, k: (8, 8),
+    "W8A8, weights clipped to least error": lambda b, k: (8, 8, True),
     "W8, activations fp32": lambda b, k: (8, 0),
     "A8, weights fp32": lambda b, k: (0, 8),
     "W8A8, fc2 fp32": lambda b, k: None if k == "fc2" else (8, 8),
