@@ -23,9 +23,9 @@ PyTorch eager loads model.safetensors into timm.create_model(name, **kwargs).
 Everything is seeded, so a rerun makes the same weights. Nothing is
 downloaded (pretrained=False).
 
-The 384 model is timm's vit_base_patch16_224 created with img_size=384: its
-weights are those of the 224 model, with the position embedding resampled
-once (timm's resample_abs_pos_embed, the same bicubic+antialias Tessera
+The 384 model is timm's vit_base_patch16_224 created with img_size=384 (and
+the 518 DINOv2-S likewise with img_size=518): its weights are those of the
+224 model, with the position embedding resampled once (timm's resample_abs_pos_embed, the same bicubic+antialias Tessera
 uses); the 384 safetensors holds that 24x24 table, so every runtime runs
 the very same weights at 384 with no interpolation at run time.
 """
@@ -59,6 +59,11 @@ SPECS = {
     "vit_base_patch16_224@384": dict(
         timm_name="vit_base_patch16_224", res=384, num_heads=12, num_classes=1000,
         mean=HALF, std=HALF, base="vit_base_patch16_224@224"),
+    # DINOv2's own resolution (37 x 37 patches, 1370 tokens), where dense
+    # features are taken: attention is about half the work.
+    "vit_small_patch14_dinov2@518": dict(
+        timm_name="vit_small_patch14_dinov2", res=518, num_heads=6, num_classes=0,
+        mean=IMAGENET_MEAN, std=IMAGENET_STD, base="vit_small_patch14_dinov2@224"),
     # timm's Eva: 2-D RoPE, 4 registers; CLS pooling as upstream DINOv3.
     "vit_small_patch16_dinov3@224": dict(
         timm_name="vit_small_patch16_dinov3", res=224, num_heads=6, num_classes=0,

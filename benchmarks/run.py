@@ -58,6 +58,7 @@ ROWS = [
     ("vit_base_patch16_224@224", 2, 1),
     ("vit_base_patch16_224@224", 2, 8),
     ("vit_base_patch16_224@384", 2, 1),
+    ("vit_small_patch14_dinov2@518", 2, 1),
     ("vit_small_patch16_dinov3@224", 1, 1),
     ("vit_small_patch16_dinov3@224", 2, 1),
 ]
