@@ -14,28 +14,31 @@ protocol VectorFloat: SIMD where Scalar == Float {
     /// vectorizes: the standard library's generic SIMD conversion would be
     /// specialized into a weak symbol other variants' code may replace.
     static func convert(_ b: Bits) -> Self
-    /// Lane-wise a > b ? a : b and a < b ? a : b: a select per lane, which
-    /// compiles to one max or min instruction (the standard library's
-    /// pointwiseMax/Min may be emitted as a shared specialization that
-    /// another instruction set's module could supply).
-    static func greater(_ a: Self, _ b: Self) -> Self
-    static func lesser(_ a: Self, _ b: Self) -> Self
 }
 
-extension SIMD4: VectorFloat where Scalar == Float {
-    typealias Bits = SIMD4<Int32>
+extension VectorFloat {
+    /// Lane-wise a > b ? a : b and a < b ? a : b: a select per lane, which
+    /// compiles to one max or min instruction. (The standard library's
+    /// pointwiseMax/Min may be emitted as a shared specialization that
+    /// another instruction set's module could supply; these are this
+    /// module's own.)
     @inline(__always)
     static func greater(_ a: Self, _ b: Self) -> Self {
         var r = Self()
         for i in 0..<scalarCount { r[i] = a[i] > b[i] ? a[i] : b[i] }
         return r
     }
+
     @inline(__always)
     static func lesser(_ a: Self, _ b: Self) -> Self {
         var r = Self()
         for i in 0..<scalarCount { r[i] = a[i] < b[i] ? a[i] : b[i] }
         return r
     }
+}
+
+extension SIMD4: VectorFloat where Scalar == Float {
+    typealias Bits = SIMD4<Int32>
     @inline(__always)
     static func convert(_ b: Bits) -> Self {
         var r = Self()
@@ -48,18 +51,6 @@ extension SIMD4: VectorFloat where Scalar == Float {
 extension SIMD8: VectorFloat where Scalar == Float {
     typealias Bits = SIMD8<Int32>
     @inline(__always)
-    static func greater(_ a: Self, _ b: Self) -> Self {
-        var r = Self()
-        for i in 0..<scalarCount { r[i] = a[i] > b[i] ? a[i] : b[i] }
-        return r
-    }
-    @inline(__always)
-    static func lesser(_ a: Self, _ b: Self) -> Self {
-        var r = Self()
-        for i in 0..<scalarCount { r[i] = a[i] < b[i] ? a[i] : b[i] }
-        return r
-    }
-    @inline(__always)
     static func convert(_ b: Bits) -> Self {
         var r = Self()
         for i in 0..<scalarCount { r[i] = Float(b[i]) }
@@ -70,18 +61,6 @@ extension SIMD8: VectorFloat where Scalar == Float {
 }
 extension SIMD16: VectorFloat where Scalar == Float {
     typealias Bits = SIMD16<Int32>
-    @inline(__always)
-    static func greater(_ a: Self, _ b: Self) -> Self {
-        var r = Self()
-        for i in 0..<scalarCount { r[i] = a[i] > b[i] ? a[i] : b[i] }
-        return r
-    }
-    @inline(__always)
-    static func lesser(_ a: Self, _ b: Self) -> Self {
-        var r = Self()
-        for i in 0..<scalarCount { r[i] = a[i] < b[i] ? a[i] : b[i] }
-        return r
-    }
     @inline(__always)
     static func convert(_ b: Bits) -> Self {
         var r = Self()
