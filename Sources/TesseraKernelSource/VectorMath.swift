@@ -28,10 +28,11 @@ func vmin<V: VectorFloat>(_ a: V, _ b: V) -> V { V.lesser(a, b) }
 
 @inline(__always)
 func vexp<V: VectorFloat>(_ x: V) -> V {
-    vexpUpTo88(vmin(x, V(repeating: 88.7)))
+    vexpUpTo88(vmin(x, V(repeating: 88.3)))
 }
 
-/// exp for x ≤ 88.7 (above, the result is garbage): the softmax's
+/// exp for x ≤ 88.3 (above 88.37, x·log2 e rounds to 128 and the result
+/// is infinite, further up garbage): the softmax's
 /// arguments are x − max ≤ 0, so it skips vexp's upper clamp. This is
 /// vexp's body, so vexp's tests cover it.
 @inline(__always)
@@ -39,7 +40,7 @@ func vexpUpTo88<V: VectorFloat>(_ x0: V) -> V {
     vexpWithin(vmax(x0, V(repeating: -87.3)))
 }
 
-/// exp for x in [−87.3, 88.7], unchecked (below, the result is garbage).
+/// exp for x in [−87.3, 88.3], unchecked (below, the result is garbage).
 /// Near −87.3 the result is subnormal, which costs a microcode assist on
 /// some CPUs per use: softmax clamps higher.
 @inline(__always)
@@ -111,7 +112,7 @@ func vgelu<V: VectorFloat>(_ x: V) -> V {
 }
 
 /// SiLU, x·σ(x) = x / (1 + e^−x): relative error below 5e-7 (vexp's and one
-/// division). For x below −88.7 e^−x is clamped to e^88.7, still finite, so
+/// division). For x below −88.3 e^−x is clamped to e^88.3, still finite, so
 /// the result is a tiny number of the right sign instead of a NaN.
 @inline(__always)
 func vsilu<V: VectorFloat>(_ x: V) -> V {

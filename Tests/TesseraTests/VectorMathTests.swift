@@ -29,11 +29,18 @@ final class VectorMathTests: XCTestCase {
             print("exp max relative error (\(name)): \(worst)")
             XCTAssertLessThan(worst, 3e-7, name)
         }
-        // Far below the range: exactly 0-ish, never NaN.
-        var y = [Float](repeating: 1, count: 8)
-        let low = [Float](repeating: -1000, count: 8)
-        low.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { TesseraKernelsPortable.VariantKernels.exp(xp.baseAddress!, $0.baseAddress!, 8) } }
-        XCTAssertTrue(y.allSatisfy { $0 >= 0 && $0 < 1e-37 })
+        for (name, exp_, _) in variants() {
+            // Far below the range: exactly 0-ish, never NaN.
+            var y = [Float](repeating: 1, count: 16)
+            let low = [Float](repeating: -1000, count: 16)
+            low.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { exp_(xp.baseAddress!, $0.baseAddress!, 16) } }
+            XCTAssertTrue(y.allSatisfy { $0 >= 0 && $0 < 1e-37 }, name)
+            // Above it: clamped to a finite e^88.3, never infinite (88.4–88.7
+            // once rounded to 2^128).
+            let high: [Float] = [88.2, 88.3, 88.38, 88.4, 88.5, 88.6, 88.7, 88.72, 89, 100, 1000, 1e30, 87, 88, 88.1, 88.25]
+            high.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { exp_(xp.baseAddress!, $0.baseAddress!, 16) } }
+            XCTAssertTrue(y.allSatisfy { $0.isFinite && $0 > 6e37 }, "\(name): \(y)")
+        }
     }
 
     func testGeluAbsoluteError() {
