@@ -16,7 +16,8 @@ symmetric, with B bits (round(w / s), s = max|w| / (2^(B-1) - 1)), and
 input rows quantized per token, asymmetric, with B bits (2^B - 1 levels,
 the zero point rounded); the products are then exact, as int32 sums are.
 Each configuration says, per block and layer, which bits its weights and
-activations get (fp32 = not quantized), and is compared with the fp32
+activations get (fp32 = not quantized), and whether attention's two
+products run on rounded operands (int8 or bf16, see `attention`); each is compared with the fp32
 model on every token after the final LayerNorm (transformers'
 last_hidden_state): CLS cosine (lowest over images), patch cosine (mean and
 lowest over every patch token of every image).
@@ -79,6 +80,45 @@ def quantize_rows(x: torch.Tensor, bits: int) -> torch.Tensor:
     return (torch.round(x / s + z).clamp(0, levels) - z) * s
 
 
+def quantize_symmetric(x: torch.Tensor, bits: int, dim: int) -> torch.Tensor:
+    q = 2 ** (bits - 1) - 1
+    s = x.abs().amax(dim=dim, keepdim=True) / q
+    s[s == 0] = 1
+    return torch.round(x / s).clamp(-q, q) * s
+
+
+# Attention as the int8 path would run it, or in bf16; None = fp32.
+ATTENTION = {"mode": None}
+_sdpa = torch.nn.functional.scaled_dot_product_attention
+
+
+def attention(q, k, v, attn_mask=None, dropout_p=0.0, scale=None, is_causal=False, **kw):
+    """scaled_dot_product_attention with Q·Kᵀ and P·V rounded: "int8" = Q
+    per token asymmetric u8, K per token symmetric s8, P per query row u8
+    (scale max/255, zero point 0, P being non-negative), V per channel
+    symmetric s8; "bf16" = all four rounded to bfloat16."""
+    mode = ATTENTION["mode"]
+    if mode is None:
+        return _sdpa(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, scale=scale, is_causal=is_causal, **kw)
+    q, k, v = q.double(), k.double(), v.double()
+    scale = scale if scale is not None else q.shape[-1] ** -0.5
+    if mode == "int8":
+        q, k = quantize_rows(q, 8), quantize_symmetric(k, 8, -1)
+    else:
+        q, k = q.to(torch.bfloat16).double(), k.to(torch.bfloat16).double()
+    p = torch.softmax(q @ k.transpose(-1, -2) * scale, dim=-1)
+    if mode == "int8":
+        s = p.amax(dim=-1, keepdim=True) / 255
+        p = torch.round(p / s).clamp(0, 255) * s
+        v = quantize_symmetric(v, 8, -2)
+    else:
+        p, v = p.to(torch.bfloat16).double(), v.to(torch.bfloat16).double()
+    return (p @ v).float()
+
+
+torch.nn.functional.scaled_dot_product_attention = attention
+
+
 class Quantized(torch.nn.Module):
     """A Linear whose weights and inputs are rounded as the int8 path does."""
 
@@ -112,6 +152,9 @@ CONFIGS = {
     "W8A8, last block fp32": lambda b, k: None if b == 11 else (8, 8),
     "block 0 fp32, W8 elsewhere": lambda b, k: None if b == 0 else (8, 0),
     "block 0 fp32, A8 elsewhere": lambda b, k: None if b == 0 else (0, 8),
+    "W8A8 and attention int8": lambda b, k: (8, 8),
+    "W8A8 and attention bf16": lambda b, k: (8, 8),
+    "attention int8 only": lambda b, k: None,
     "W10A10 everywhere": lambda b, k: (10, 10),
     "W12A12 everywhere": lambda b, k: (12, 12),
 }
@@ -128,7 +171,7 @@ def main() -> int:
     from transformers import Dinov2Model
 
     torch.set_num_threads(a.threads)
-    model = Dinov2Model.from_pretrained(a.model).eval()
+    model = Dinov2Model.from_pretrained(a.model, attn_implementation="sdpa").eval()
     pre = json.loads((Path(a.model) / "preprocessor_config.json").read_text())
     photos = sorted(p for p in Path(a.photos).iterdir() if p.is_file())[:8]
     layers = {}
@@ -164,6 +207,7 @@ def main() -> int:
         reference = run()
         for name, config in CONFIGS.items():
             configure(config)
+            ATTENTION["mode"] = "int8" if "attention int8" in name else "bf16" if "attention bf16" in name else None
             out = run()
             cls = cosine(out[:, 0], reference[:, 0])
             patch = cosine(out[:, 1:], reference[:, 1:])
@@ -171,8 +215,12 @@ def main() -> int:
             print(row, flush=True)
             lines.append(row)
     configure(lambda b, k: None)
+    ATTENTION["mode"] = None
     lines += ["", "Blocks count from 0 (12 in all); a layer or block named fp32 is left unquantized, "
-              "every other one as the row says. W = weight bits, A = activation bits."]
+              "every other one as the row says. W = weight bits, A = activation bits. Attention is fp32 "
+              "but in the rows that say otherwise: int8 = Q per token asymmetric u8, K per token "
+              "symmetric s8, P per query row u8 (zero point 0), V per channel symmetric s8; bf16 = Q, K, "
+              "P and V rounded to bfloat16; sums exact."]
     text = "\n".join(lines) + "\n"
     if a.out:
         Path(a.out).write_text(text)
