@@ -10,13 +10,19 @@ protocol VectorFloat: SIMD where Scalar == Float {
     /// multiply and add for the SSE2 width, which has none (a fused form
     /// there would become a libm call per lane).
     static func madd(_ acc: inout Self, _ a: Self, _ b: Self)
-    /// Each lane's integer as a float (vcvtdq2ps). Lane by lane, which
-    /// vectorizes: the standard library's generic SIMD conversion would be
-    /// specialized into a weak symbol other variants' code may replace.
-    static func convert(_ b: Bits) -> Self
 }
 
 extension VectorFloat {
+    /// Each lane's integer as a float (vcvtdq2ps). Lane by lane, which
+    /// vectorizes: the standard library's generic SIMD conversion would be
+    /// specialized into a weak symbol other variants' code may replace.
+    @inline(__always)
+    static func convert(_ b: Bits) -> Self {
+        var r = Self()
+        for i in 0..<scalarCount { r[i] = Float(b[i]) }
+        return r
+    }
+
     /// Lane-wise a > b ? a : b and a < b ? a : b: a select per lane, which
     /// compiles to one max or min instruction. (The standard library's
     /// pointwiseMax/Min may be emitted as a shared specialization that
@@ -40,33 +46,15 @@ extension VectorFloat {
 extension SIMD4: VectorFloat where Scalar == Float {
     typealias Bits = SIMD4<Int32>
     @inline(__always)
-    static func convert(_ b: Bits) -> Self {
-        var r = Self()
-        for i in 0..<scalarCount { r[i] = Float(b[i]) }
-        return r
-    }
-    @inline(__always)
     static func madd(_ acc: inout Self, _ a: Self, _ b: Self) { acc += a * b }
 }
 extension SIMD8: VectorFloat where Scalar == Float {
     typealias Bits = SIMD8<Int32>
     @inline(__always)
-    static func convert(_ b: Bits) -> Self {
-        var r = Self()
-        for i in 0..<scalarCount { r[i] = Float(b[i]) }
-        return r
-    }
-    @inline(__always)
     static func madd(_ acc: inout Self, _ a: Self, _ b: Self) { acc.addProduct(a, b) }
 }
 extension SIMD16: VectorFloat where Scalar == Float {
     typealias Bits = SIMD16<Int32>
-    @inline(__always)
-    static func convert(_ b: Bits) -> Self {
-        var r = Self()
-        for i in 0..<scalarCount { r[i] = Float(b[i]) }
-        return r
-    }
     @inline(__always)
     static func madd(_ acc: inout Self, _ a: Self, _ b: Self) { acc.addProduct(a, b) }
 }
