@@ -25,9 +25,10 @@ downloaded (pretrained=False).
 
 The 384 model is timm's vit_base_patch16_224 created with img_size=384 (and
 the 518 DINOv2-S likewise with img_size=518): its weights are those of the
-224 model, with the position embedding resampled once (timm's resample_abs_pos_embed, the same bicubic+antialias Tessera
-uses); the 384 safetensors holds that 24x24 table, so every runtime runs
-the very same weights at 384 with no interpolation at run time.
+224 model, with the position embedding resampled once (timm's
+resample_abs_pos_embed, the same bicubic+antialias Tessera uses); the 384
+safetensors holds that 24x24 table (the 518 one 37x37), so every runtime
+runs the very same weights with no interpolation at run time.
 """
 
 from __future__ import annotations

@@ -183,30 +183,74 @@ if args.contains("--int8") {
 // ViT shapes, one thread, GFLOP/s of QKᵀ and PV (fastest and median of R runs).
 if args.contains("--attention") {
     let rounds = intOption("--rounds") ?? 30
+    // --sharp: scores spread over more than 87 (sharply peaked attention).
+    let spread: Float = args.contains("--sharp") ? 12 : 1
     for (table, _) in variants {
-    let blocking = GemmBlocking.forCaches(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
-    print("\(table.isa.name) attention, \(rounds) runs per shape")
-    for (T, heads, dh) in [(197, 12, 64), (257, 6, 64), (577, 12, 64), (1370, 6, 64)] {
-        let D = heads * dh
-        let qkv = UnsafeMutablePointer<Float>.allocate(capacity: T * 3 * D)
-        // --sharp: scores spread over more than 87 (sharply peaked attention).
-        let spread: Float = args.contains("--sharp") ? 12 : 1
-        for i in 0..<(T * 3 * D) { qkv[i] = (Float((i * 7919) % 1000) * 0.002 - 1) * spread }
-        let out = UnsafeMutablePointer<Float>.allocate(capacity: T * D)
-        let sf = AttentionArgs.scratchFloats(tokens: T, headDim: dh, mr: table.gemmMR, nr: table.gemmNR)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: sf)
-        scratch.initialize(repeating: 0, count: sf)
-        let at = AttentionArgs(qkv: qkv, ldqkv: 3 * D, out: out, ldo: D, batch: 1, tokens: T, heads: heads, headDim: dh,
-                               scale: 0.125, blocking: blocking, scratch: scratch, scratchStride: sf)
-        var times: [Double] = []
-        for _ in 0..<rounds { let t0 = now(); table.attention(at, 0, 1); times.append(now() - t0) }
-        times.sort()
-        let flops = 4.0 * Double(heads * T * T * dh)
-        print("T \(pad(T, 4)) heads \(pad(heads, 2)) dh \(dh): fastest \(fixed(flops / times[0] / 1e9)) median \(fixed(flops / times[times.count / 2] / 1e9)) GFLOP/s")
-        qkv.deallocate(); out.deallocate(); scratch.deallocate()
-    }
+        let blocking = GemmBlocking.forCaches(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
+        print("\(table.isa.name) attention, \(rounds) runs per shape")
+        for (T, heads, dh) in [(197, 12, 64), (257, 6, 64), (577, 12, 64), (1370, 6, 64)] {
+            let D = heads * dh
+            let qkv = UnsafeMutablePointer<Float>.allocate(capacity: T * 3 * D)
+            for i in 0..<(T * 3 * D) { qkv[i] = (Float((i * 7919) % 1000) * 0.002 - 1) * spread }
+            let out = UnsafeMutablePointer<Float>.allocate(capacity: T * D)
+            let sf = AttentionArgs.scratchFloats(tokens: T, headDim: dh, mr: table.gemmMR, nr: table.gemmNR)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: sf)
+            scratch.initialize(repeating: 0, count: sf)
+            let at = AttentionArgs(qkv: qkv, ldqkv: 3 * D, out: out, ldo: D, batch: 1, tokens: T, heads: heads, headDim: dh,
+                                   scale: 0.125, blocking: blocking, scratch: scratch, scratchStride: sf)
+            var times: [Double] = []
+            for _ in 0..<rounds { let t0 = now(); table.attention(at, 0, 1); times.append(now() - t0) }
+            times.sort()
+            let flops = 4.0 * Double(heads * T * T * dh)
+            print("T \(pad(T, 4)) heads \(pad(heads, 2)) dh \(dh): fastest \(fixed(flops / times[0] / 1e9)) median \(fixed(flops / times[times.count / 2] / 1e9)) GFLOP/s")
+            qkv.deallocate(); out.deallocate(); scratch.deallocate()
+        }
     }
     exit(0)
+}
+
+/// One GEMM shape's operands: A, the packed weights (with --cold, as many
+/// copies as fill 64 MiB, so that each call reads its weights from memory,
+/// as a model's layers do), C, and the epilogue's bias and residual.
+final class GemmOperands {
+    let m: Int, k: Int, n: Int
+    let a: UnsafeMutablePointer<Float>, packed: UnsafeMutablePointer<Float>
+    let c: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>, residual: UnsafeMutablePointer<Float>
+    let scratch: UnsafeMutablePointer<Float>, scratchFloats: Int
+    let packedCount: Int, copies: Int
+
+    init(m: Int, k: Int, n: Int, scratchFloats: Int) {
+        self.m = m; self.k = k; self.n = n; self.scratchFloats = scratchFloats
+        a = .allocate(capacity: m * k)
+        for i in 0..<(m * k) { a[i] = Float(i % 17) * 0.01 }
+        packedCount = GemmLayout.packedCount(n: n, k: k)
+        copies = cold ? max(1, (64 << 20) / (packedCount * 4)) : 1
+        packed = .allocate(capacity: packedCount * copies)
+        let w = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
+        for i in 0..<(n * k) { w[i] = Float(i % 13) * 0.01 }
+        for c in 0..<copies { GemmLayout.packWeights(w, n: n, k: k, ldw: k, into: packed + c * packedCount) }
+        w.deallocate()
+        c = .allocate(capacity: m * n)
+        bias = .allocate(capacity: n)
+        bias.initialize(repeating: 0.1, count: n)
+        residual = .allocate(capacity: m * n)
+        residual.initialize(repeating: 0.5, count: m * n)
+        scratch = .allocate(capacity: scratchFloats)
+    }
+
+    deinit {
+        a.deallocate(); packed.deallocate(); c.deallocate(); bias.deallocate(); residual.deallocate(); scratch.deallocate()
+    }
+
+    /// The GEMM reading weight copy `copy` (modulo the copies).
+    /// --residual: bias, layer scale and residual add (a block's fc2);
+    /// --gelu-epilogue: bias + GELU (fc1).
+    func args(_ blocking: GemmBlocking, copy: Int = 0) -> GemmArgs {
+        let epilogue = residualEpilogue ? GemmEpilogue(bias: bias, scale: bias, addend: residual, ldAddend: n)
+            : GemmEpilogue(bias: bias, activation: geluEpilogue ? .gelu : .none)
+        return GemmArgs(m: m, n: n, k: k, a: a, lda: k, b: packed + (copy % copies) * packedCount, c: c, ldc: n,
+                        epilogue: epilogue, blocking: blocking, scratch: scratch, scratchStride: scratchFloats)
+    }
 }
 
 // --compare kc:mc,kc:mc,... [--rounds R]: these blockings on the widest
@@ -222,28 +266,13 @@ if let i = args.firstIndex(of: "--compare"), i + 1 < args.count {
     let maxScratch = blockings.map(\.scratchFloats).max()!
     print("\(table.isa.name): \(rounds) rounds, blockings \(blockings.map { "\($0.kc):\($0.mc)" }.joined(separator: " ")), weights \(cold ? "from memory" : "in cache")")
     for (m, k, n) in shapes {
-        let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
-        for i in 0..<(m * k) { a[i] = Float(i % 17) * 0.01 }
-        let packedCount = GemmLayout.packedCount(n: n, k: k)
-        let copies = cold ? max(1, (96 << 20) / (packedCount * 4)) : 1
-        let packed = UnsafeMutablePointer<Float>.allocate(capacity: packedCount * copies)
-        for i in 0..<(packedCount * copies) { packed[i] = Float(i % 13) * 0.01 }
-        let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
-        let bias = UnsafeMutablePointer<Float>.allocate(capacity: n)
-        bias.initialize(repeating: 0.1, count: n)
-        let residual = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
-        residual.initialize(repeating: 0.5, count: m * n)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: maxScratch)
-        let epilogue = residualEpilogue ? GemmEpilogue(bias: bias, scale: bias, addend: residual, ldAddend: n)
-            : GemmEpilogue(bias: bias, activation: geluEpilogue ? .gelu : .none)
-        var g = GemmArgs(m: m, n: n, k: k, a: a, lda: k, b: packed, c: c, ldc: n, epilogue: epilogue, blocking: formula,
-                         scratch: scratch, scratchStride: maxScratch)
+        let ops = GemmOperands(m: m, k: k, n: n, scratchFloats: maxScratch)
         var times = [[Double]](repeating: [], count: blockings.count)
         var run = 0
         for _ in 0..<rounds {
             for vi in blockings.indices {
-                g.blocking = blockings[vi]
-                g.b = UnsafePointer(packed + (run % copies) * packedCount); run += 1
+                let g = ops.args(blockings[vi], copy: run)
+                run += 1
                 let t0 = now(); table.gemm(g, 0, 1); times[vi].append(now() - t0)
             }
         }
@@ -254,7 +283,6 @@ if let i = args.firstIndex(of: "--compare"), i + 1 < args.count {
             line += "   \(blockings[vi].kc):\(blockings[vi].mc) fastest \(fixed(flops / t[0] / 1e9)) med \(fixed(flops / t[t.count / 2] / 1e9)) p90 \(fixed(flops / t[t.count * 9 / 10] / 1e9))"
         }
         print(line)
-        a.deallocate(); packed.deallocate(); c.deallocate(); bias.deallocate(); residual.deallocate(); scratch.deallocate()
     }
     exit(0)
 }
@@ -269,39 +297,17 @@ for (table, peak) in variants {
     print("\n\(table.isa.name): FMA peak \(fixed(p)) GFLOP/s; tile \(table.gemmMR)x\(table.gemmNR), kc \(blocking.kc), mc \(blocking.mc), nc \(blocking.nc)")
     print("      M     K     N   GFLOP/s   % peak")
     for (m, k, n) in shapes {
-        let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
-        for i in 0..<(m * k) { a[i] = Float(i % 17) * 0.01 }
-        // --cold: cycle through enough copies of the weights (≥ 64 MiB) that
-        // each call reads them from memory, as a model's layers do.
-        let copies = cold ? max(1, (64 << 20) / (GemmLayout.packedCount(n: n, k: k) * 4)) : 1
-        let packedCount = GemmLayout.packedCount(n: n, k: k)
-        let packed = UnsafeMutablePointer<Float>.allocate(capacity: packedCount * copies)
-        let w = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
-        for i in 0..<(n * k) { w[i] = Float(i % 13) * 0.01 }
-        for c in 0..<copies { GemmLayout.packWeights(w, n: n, k: k, ldw: k, into: packed + c * packedCount) }
-        let residual = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
-        residual.initialize(repeating: 0.5, count: m * n)
-        let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
-        let bias = UnsafeMutablePointer<Float>.allocate(capacity: n)
-        bias.initialize(repeating: 0.1, count: n)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: blocking.scratchFloats)
-        // --residual: bias, layer scale and residual add (a block's fc2); --gelu-epilogue: bias + GELU (fc1).
-        let epilogue = residualEpilogue ? GemmEpilogue(bias: bias, scale: bias, addend: residual, ldAddend: n)
-            : GemmEpilogue(bias: bias, activation: geluEpilogue ? .gelu : .none)
-        var g = GemmArgs(m: m, n: n, k: k, a: a, lda: k, b: packed, c: c, ldc: n,
-                         epilogue: epilogue, blocking: blocking,
-                         scratch: scratch, scratchStride: blocking.scratchFloats)
+        let ops = GemmOperands(m: m, k: k, n: n, scratchFloats: blocking.scratchFloats)
         let flops = 2.0 * Double(m * n * k)
         let reps = max(3, Int(2e9 / flops))
-        table.gemm(g, 0, 1)
+        table.gemm(ops.args(blocking), 0, 1)
         var best = Double.infinity
         for _ in 0..<3 {
             let t0 = now()
-            for r in 0..<reps { g.b = UnsafePointer(packed + (r % copies) * packedCount); table.gemm(g, 0, 1) }
+            for r in 0..<reps { table.gemm(ops.args(blocking, copy: r), 0, 1) }
             best = min(best, (now() - t0) / Double(reps))
         }
         let gf = flops / best / 1e9
         print("\(pad(m, 7)) \(pad(k, 5)) \(pad(n, 5)) \(fixed(gf, width: 9)) \(fixed(100 * gf / p, width: 8))")
-        a.deallocate(); packed.deallocate(); w.deallocate(); c.deallocate(); bias.deallocate(); scratch.deallocate(); residual.deallocate()
     }
 }
