@@ -64,8 +64,7 @@ final class Model {
             let file = packed ? nil : try reopen()
             var scratch: AlignedBuffer? = nil
             let q = try QuantizedWeights(spec: spec) { key, n, k, body in
-                if scratch == nil || scratch!.count < n * k { scratch = try AlignedBuffer(floats: n * k) }
-                let w = scratch!.pointer
+                let w = try Model.scratch(&scratch, n * k)
                 if let file, let item = items[key] {
                     Model.assemble(item, from: file, into: w)
                 } else {
@@ -91,9 +90,7 @@ final class Model {
             var scratch: AlignedBuffer? = nil
             for item in deferred {
                 guard case .packed(let n, let k) = item.kind else { continue }
-                if scratch == nil || scratch!.count < n * k { scratch = try AlignedBuffer(floats: n * k) }
-                Model.assemble(item, from: file, into: scratch!.pointer)
-                GemmLayout.packWeights(scratch!.pointer, n: n, k: k, ldw: k, into: storage.pointer + offsets[item.key]!)
+                try Model.pack(item, n: n, k: k, from: file, scratch: &scratch, into: storage.pointer + offsets[item.key]!)
             }
             ready = true
         }
@@ -217,16 +214,31 @@ final class Model {
                 assemble(item, from: file, into: dst)
             case .packed(let n, let k):
                 if lazy && item.key.isBlockLinear { deferred.append(item); continue }
-                let (need, _) = n.multipliedReportingOverflow(by: k)
-                if scratch == nil || scratch!.count < need { scratch = try AlignedBuffer(floats: need) }
-                assemble(item, from: file, into: scratch!.pointer)
-                GemmLayout.packWeights(scratch!.pointer, n: n, k: k, ldw: k, into: dst)
+                try pack(item, n: n, k: k, from: file, scratch: &scratch, into: dst)
             }
         }
         var tensors: [String: SafeTensors.Tensor] = [:]
         for item in deferred { for s in item.sources where !s.isZero { tensors[s.name] = file.tensors[s.name]! } }
         return try Model(spec: spec, path: path, storage: buffer, offsets: offsets, parameterCount: params,
                          deferred: deferred, source: lazy ? (file.file.path, tensors) : nil)
+    }
+
+    /// A packed item's weight W [n, k], assembled in `scratch`, packed into
+    /// `dst` (GemmLayout).
+    private static func pack(_ item: WeightLayout.Item, n: Int, k: Int, from file: SafeTensors,
+                             scratch: inout AlignedBuffer?, into dst: UnsafeMutablePointer<Float>) throws {
+        let (need, _) = n.multipliedReportingOverflow(by: k)
+        let w = try Model.scratch(&scratch, need)
+        assemble(item, from: file, into: w)
+        GemmLayout.packWeights(w, n: n, k: k, ldw: k, into: dst)
+    }
+
+    /// `buffer`, made or replaced so that it holds at least `floats`.
+    private static func scratch(_ buffer: inout AlignedBuffer?, _ floats: Int) throws -> UnsafeMutablePointer<Float> {
+        if let b = buffer, b.count >= floats { return b.pointer }
+        let b = try AlignedBuffer(floats: floats)
+        buffer = b
+        return b.pointer
     }
 
     /// An item's sources, concatenated (a packed item's along n: row-major).
