@@ -2,6 +2,7 @@ import XCTest
 @testable import Tessera
 import TesseraKernelsAVX2
 import TesseraKernelsAVX512
+import TesseraKernelsCheck
 import TesseraKernelsPortable
 
 /// The vector exp and GELU against libm over the ranges that matter, with
@@ -12,6 +13,8 @@ final class VectorMathTests: XCTestCase {
     func variants() -> [(String, Fn, Fn)] {
         var v: [(String, Fn, Fn)] = [("portable", TesseraKernelsPortable.VariantKernels.exp, TesseraKernelsPortable.VariantKernels.gelu)]
         if Machine.hasAVX2 { v.append(("avx2", TesseraKernelsAVX2.VariantKernels.exp, TesseraKernelsAVX2.VariantKernels.gelu)) }
+        // The 16-lane vectors built for AVX2 (the AVX-512 code's arithmetic on any AVX2 CPU).
+        if Machine.hasAVX2 { v.append(("avx512-on-avx2", TesseraKernelsCheck.VariantKernels.exp, TesseraKernelsCheck.VariantKernels.gelu)) }
         if Machine.hasAVX512 { v.append(("avx512", TesseraKernelsAVX512.VariantKernels.exp, TesseraKernelsAVX512.VariantKernels.gelu)) }
         return v
     }
