@@ -51,6 +51,16 @@ def quantize_weight(w: torch.Tensor, bits: int) -> torch.Tensor:
     return torch.round(w / s).clamp(-q, q) * s
 
 
+def quantize_weight_grouped(w: torch.Tensor, bits: int, group: int) -> torch.Tensor:
+    """Symmetric, one scale per output channel and group of `group` inputs."""
+    q = 2 ** (bits - 1) - 1
+    o, k = w.shape
+    g = w.reshape(o, k // group, group)
+    s = g.abs().amax(dim=2, keepdim=True) / q
+    s[s == 0] = 1
+    return (torch.round(g / s).clamp(-q, q) * s).reshape(o, k)
+
+
 def quantize_weight_clipped(w: torch.Tensor, bits: int) -> torch.Tensor:
     """Per channel, the clip (a fraction of max|w|, 0.6 to 1) whose
     rounding error is least."""
@@ -78,6 +88,13 @@ def quantize_rows(x: torch.Tensor, bits: int) -> torch.Tensor:
     s[s == 0] = 1
     z = torch.round(-lo / s)
     return (torch.round(x / s + z).clamp(0, levels) - z) * s
+
+
+def quantize_rows_grouped(x: torch.Tensor, bits: int, group: int) -> torch.Tensor:
+    """As quantize_rows, with one scale and zero point per group of `group`
+    channels of each row."""
+    shape = x.shape
+    return quantize_rows(x.reshape(*shape[:-1], shape[-1] // group, group), bits).reshape(shape)
 
 
 def quantize_symmetric(x: torch.Tensor, bits: int, dim: int) -> torch.Tensor:
@@ -122,22 +139,30 @@ torch.nn.functional.scaled_dot_product_attention = attention
 class Quantized(torch.nn.Module):
     """A Linear whose weights and inputs are rounded as the int8 path does."""
 
-    def __init__(self, linear: torch.nn.Linear, weight_bits: int, input_bits: int, clipped: bool = False):
+    def __init__(self, linear: torch.nn.Linear, weight_bits: int, input_bits: int, clipped: bool = False,
+                 group: int = 0):
         super().__init__()
         self.bias = linear.bias
-        self.input_bits = input_bits
+        self.input_bits, self.group = input_bits, group
         w = linear.weight.data.double()
-        rounding = quantize_weight_clipped if clipped else quantize_weight
-        self.weight = rounding(w, weight_bits) if weight_bits else w
+        if not weight_bits:
+            self.weight = w
+        elif group:
+            self.weight = quantize_weight_grouped(w, weight_bits, group)
+        else:
+            self.weight = (quantize_weight_clipped if clipped else quantize_weight)(w, weight_bits)
 
     def forward(self, x):
         x = x.double()
         if self.input_bits:
-            x = quantize_rows(x, self.input_bits)
+            x = quantize_rows_grouped(x, self.input_bits, self.group) if self.group else quantize_rows(x, self.input_bits)
         return torch.nn.functional.linear(x, self.weight, self.bias.double()).float()
 
 
-# name -> (block, layer) -> (weight bits, input bits[, clipped]) or None for fp32
+# name -> (block, layer) -> (weight bits, input bits[, clipped[, group]]) or
+# None for fp32; group = one scale per that many inputs (weights: per output
+# channel and group; activations: per token and group) instead of one per
+# channel and one per token.
 CONFIGS = {
     "W8A8 everywhere (Tessera int8)": lambda b, k: (8, 8),
     "W8A8, weights clipped to least error": lambda b, k: (8, 8, True),
@@ -155,6 +180,11 @@ CONFIGS = {
     "W8A8 and attention int8": lambda b, k: (8, 8),
     "W8A8 and attention bf16": lambda b, k: (8, 8),
     "attention int8 only": lambda b, k: None,
+    "W8A8, scales per group of 128 inputs": lambda b, k: (8, 8, False, 128),
+    "W8A8, scales per group of 64 inputs": lambda b, k: (8, 8, False, 64),
+    "W8A8, scales per group of 32 inputs": lambda b, k: (8, 8, False, 32),
+    "W8, activations fp32, weight scales per group of 32": lambda b, k: (8, 0, False, 32),
+    "A8, weights fp32, activation scales per group of 32": lambda b, k: (0, 8, False, 32),
     "W10A10 everywhere": lambda b, k: (10, 10),
     "W12A12 everywhere": lambda b, k: (12, 12),
 }
@@ -217,7 +247,9 @@ def main() -> int:
     configure(lambda b, k: None)
     ATTENTION["mode"] = None
     lines += ["", "Blocks count from 0 (12 in all); a layer or block named fp32 is left unquantized, "
-              "every other one as the row says. W = weight bits, A = activation bits. Attention is fp32 "
+              "every other one as the row says. W = weight bits, A = activation bits; scales per group of G "
+              "inputs = one weight scale per output channel and G inputs, one activation scale and zero "
+              "point per token and G channels (instead of per channel and per token). Attention is fp32 "
               "but in the rows that say otherwise: int8 = Q per token asymmetric u8, K per token "
               "symmetric s8, P per query row u8 (zero point 0), V per channel symmetric s8; bf16 = Q, K, "
               "P and V rounded to bfloat16; sums exact."]
