@@ -10,6 +10,10 @@
  *   cc -O2 -mavx2 -mfma -DPEAK_AVX2      fma_peak.c   8-wide ymm, 12 accumulators
  *   cc -O2 -mavx512f -mfma -DPEAK_AVX512 fma_peak.c  16-wide zmm, 24 accumulators
  *
+ * And, by hand, the bf16 dot product (vdpbf16ps: per lane, two bf16
+ * products added to an fp32 accumulator, 4 flops), to compare with the FMA:
+ *   cc -O2 -mavx512f -mavx512bf16 -DPEAK_AVX512BF16 fma_peak.c
+ *
  * Each binary checks the CPU first (__builtin_cpu_supports) and, on a CPU
  * without its instruction set, prints {"supported": false} and exits 0
  * without executing one instruction of it. Otherwise it prints one JSON line:
@@ -24,7 +28,21 @@
 #include <stdlib.h>
 #include <time.h>
 
-#if defined(PEAK_AVX512)
+#define FLOPS_PER_LANE 2 /* one multiply and one add */
+#if defined(PEAK_AVX512BF16)
+#  define ISA_NAME "avx512bf16"
+#  define LANES 16
+#  define ACC 24
+typedef __m512 vec;
+#  define VSET1(x) _mm512_set1_ps(x)
+/* m and c's bits read as bf16 pairs: acc + m.hi * c.hi + m.lo * c.lo. */
+#  define VFMA(a, b, c) _mm512_dpbf16_ps(a, (__m512bh)_mm512_castps_si512(b), (__m512bh)_mm512_castps_si512(c))
+#  define VADD(a, b) _mm512_add_ps(a, b)
+#  define VSUM(v) _mm512_reduce_add_ps(v)
+#  define CPU_OK() (__builtin_cpu_supports("avx512bf16"))
+#  undef FLOPS_PER_LANE
+#  define FLOPS_PER_LANE 4
+#elif defined(PEAK_AVX512)
 #  define ISA_NAME "avx512"
 #  define LANES 16
 #  define ACC 24
@@ -50,7 +68,7 @@ static float vsum256(__m256 v) {
 #  define VSUM(v) vsum256(v)
 #  define CPU_OK() (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
 #else
-#  error "define PEAK_AVX2 or PEAK_AVX512"
+#  error "define PEAK_AVX2, PEAK_AVX512 or PEAK_AVX512BF16"
 #endif
 
 #define INNER 1024 /* unrolled FMA rounds per outer iteration */
@@ -111,7 +129,7 @@ int main(int argc, char **argv) {
         double t0 = now();
         sink += kernel(outer, m, c);
         double dt = now() - t0;
-        double flops = 2.0 * LANES * ACC * (double)INNER * (double)outer;
+        double flops = (double)FLOPS_PER_LANE * LANES * ACC * (double)INNER * (double)outer;
         g[r] = flops / dt * 1e-9;
         if (g[r] > best) best = g[r];
     }
