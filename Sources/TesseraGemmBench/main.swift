@@ -114,8 +114,9 @@ if args.contains("--tune") {
     exit(0)
 }
 
-// --int8: the int8 GEMM of every tile this CPU runs, in GOPS (2 ops per
-// multiply-add) against the peak of the tile's own dot-product instruction.
+// --int8 [--cold]: the int8 GEMM of every tile this CPU runs, in GOPS (2 ops
+// per multiply-add) against the peak of the tile's own dot-product
+// instruction; --cold reads the weights from memory on every call.
 if args.contains("--int8") {
     print("L1d \(l1 / 1024) KiB, L2 \(l2 / 1024) KiB; one thread; int8 GEMM, A quantized by rows (time excluded, shown apart)")
     let rowBlock = intOption("--rows") ?? max(12, l2 / 2 / 3072)
@@ -143,12 +144,17 @@ if args.contains("--int8") {
                 var qbest = Double.infinity
                 for _ in 0..<5 { let t0 = now(); table.quantizeRows(q, 0, 1); qbest = min(qbest, now() - t0) }
                 // Cache-line aligned, as a model's weights are.
-                let packed = UnsafeMutableRawPointer.allocate(byteCount: Int8Layout.packedBytes(n: n, k: k), alignment: 64)
-                    .bindMemory(to: Int8.self, capacity: Int8Layout.packedBytes(n: n, k: k))
+                // --cold: as many copies as fill 64 MiB, one per call, so that
+                // each call reads its weights from memory, as a model's layers do.
+                let bytes = Int8Layout.packedBytes(n: n, k: k)
+                let copies = cold ? max(1, (64 << 20) / bytes) : 1
+                let packed = UnsafeMutableRawPointer.allocate(byteCount: bytes * copies, alignment: 64)
+                    .bindMemory(to: Int8.self, capacity: bytes * copies)
                 let scales = UnsafeMutablePointer<Float>.allocate(capacity: Int8Layout.paddedColumns(n))
                 let sums = UnsafeMutablePointer<Int32>.allocate(capacity: Int8Layout.paddedColumns(n))
                 Int8Layout.quantizeWeights(n: n, k: k, weight: { Float(($0 * 7 + $1) % 13) * 0.01 - 0.06 },
                                            packed: packed, scales: scales, sums: sums)
+                for c in 1..<copies { (packed + c * bytes).update(from: packed, count: bytes) }
                 let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
                 let bias = UnsafeMutablePointer<Float>.allocate(capacity: n)
                 bias.initialize(repeating: 0.1, count: n)
@@ -157,16 +163,19 @@ if args.contains("--int8") {
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Int8GemmArgs.scratchFloats)
                 let epilogue = residualEpilogue ? GemmEpilogue(bias: bias, scale: bias, addend: residual, ldAddend: n)
                     : GemmEpilogue(bias: bias, activation: geluEpilogue ? .gelu : .none)
-                let g = Int8GemmArgs(m: m, n: n, k: k, a: qa, b: Int8Weights(packed: packed, scales: scales, sums: sums),
-                                     tile: tile, c: c, ldc: n, epilogue: epilogue, rowBlock: rowBlock,
-                                     scratch: scratch, scratchStride: Int8GemmArgs.scratchFloats)
+                func args(_ copy: Int) -> Int8GemmArgs {
+                    Int8GemmArgs(m: m, n: n, k: k, a: qa, b: Int8Weights(packed: packed + (copy % copies) * bytes, scales: scales, sums: sums),
+                                 tile: tile, c: c, ldc: n, epilogue: epilogue, rowBlock: rowBlock,
+                                 scratch: scratch, scratchStride: Int8GemmArgs.scratchFloats)
+                }
+                let g = args(0)
                 let ops = 2.0 * Double(m * n * k)
                 let reps = max(3, Int(4e9 / ops))
                 table.int8Gemm(g, 0, 1)
                 var best = Double.infinity
                 for _ in 0..<3 {
                     let t0 = now()
-                    for _ in 0..<reps { table.int8Gemm(g, 0, 1) }
+                    for r in 0..<reps { table.int8Gemm(args(r + 1), 0, 1) }
                     best = min(best, (now() - t0) / Double(reps))
                 }
                 let gops = ops / best / 1e9
