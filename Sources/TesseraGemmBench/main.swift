@@ -70,12 +70,18 @@ let shapes: [(Int, Int, Int)] = !given.isEmpty ? given : quick
        (257, 384, 1152), (257, 384, 384), (257, 384, 1536), (257, 1536, 384),
        (1576, 768, 2304), (1576, 3072, 768)]
 
+// --gelu: ns per element of GELU and exp (AVX2, and AVX-512 where the CPU
+// has it) over 4096 floats.
 if args.contains("--gelu") && tessera_cpu_has_avx2_fma() != 0 {
     // Within L1: the cost of the arithmetic, not of the memory.
     let n = 4096
     let x = UnsafeMutablePointer<Float>.allocate(capacity: n), y = UnsafeMutablePointer<Float>.allocate(capacity: n)
     for i in 0..<n { x[i] = Float(i % 1000) / 100 - 5 }
-    for (name, f) in [("avx2 gelu", TesseraKernelsAVX2.VariantKernels.gelu), ("avx2 exp", TesseraKernelsAVX2.VariantKernels.exp)] {
+    var kernels = [("avx2 gelu", TesseraKernelsAVX2.VariantKernels.gelu), ("avx2 exp", TesseraKernelsAVX2.VariantKernels.exp)]
+    if tessera_cpu_has_avx512() != 0 {
+        kernels += [("avx512 gelu", TesseraKernelsAVX512.VariantKernels.gelu), ("avx512 exp", TesseraKernelsAVX512.VariantKernels.exp)]
+    }
+    for (name, f) in kernels {
         f(x, y, n)
         let t0 = now()
         for _ in 0..<3000 { f(x, y, n) }
