@@ -26,23 +26,17 @@ func vmax<V: VectorFloat>(_ a: V, _ b: V) -> V { V.greater(a, b) }
 @inline(__always)
 func vmin<V: VectorFloat>(_ a: V, _ b: V) -> V { V.lesser(a, b) }
 
+/// exp for any x, clamped to [−87.3, 88.3]: above 88.37, x·log2 e would
+/// round to 128 and the result be infinite.
 @inline(__always)
 func vexp<V: VectorFloat>(_ x: V) -> V {
-    vexpUpTo88(vmin(x, V(repeating: 88.3)))
+    vexpWithin(vmax(vmin(x, V(repeating: 88.3)), V(repeating: -87.3)))
 }
 
-/// exp for x ≤ 88.3 (above 88.37, x·log2 e rounds to 128 and the result
-/// is infinite, further up garbage): the softmax's
-/// arguments are x − max ≤ 0, so it skips vexp's upper clamp. This is
-/// vexp's body, so vexp's tests cover it.
-@inline(__always)
-func vexpUpTo88<V: VectorFloat>(_ x0: V) -> V {
-    vexpWithin(vmax(x0, V(repeating: -87.3)))
-}
-
-/// exp for x in [−87.3, 88.3], unchecked (below, the result is garbage).
-/// Near −87.3 the result is subnormal, which costs a microcode assist on
-/// some CPUs per use: softmax clamps higher.
+/// exp for x in [−87.3, 88.3], unchecked (outside, the result is garbage);
+/// vexp's body, so vexp's tests cover it. Near −87.3 the result is
+/// subnormal, which costs a microcode assist per use on some CPUs: the
+/// softmax floors its arguments higher, at −80.
 @inline(__always)
 func vexpWithin<V: VectorFloat>(_ x: V) -> V {
     // x·log2(e) rounded to the nearest integer n by adding 1.5·2²³ (plus
