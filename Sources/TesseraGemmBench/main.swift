@@ -169,19 +169,19 @@ if args.contains("--int8") {
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Int8GemmArgs.scratchFloats)
                 let epilogue = residualEpilogue ? GemmEpilogue(bias: bias, scale: bias, addend: residual, ldAddend: n)
                     : GemmEpilogue(bias: bias, activation: geluEpilogue ? .gelu : .none)
-                func args(_ copy: Int) -> Int8GemmArgs {
+                func gemmArgs(_ copy: Int) -> Int8GemmArgs {
                     Int8GemmArgs(m: m, n: n, k: k, a: qa, b: Int8Weights(packed: packed + (copy % copies) * bytes, scales: scales, sums: sums),
                                  tile: tile, c: c, ldc: n, epilogue: epilogue, rowBlock: rowBlock,
                                  scratch: scratch, scratchStride: Int8GemmArgs.scratchFloats)
                 }
-                let g = args(0)
+                let g = gemmArgs(0)
                 let ops = 2.0 * Double(m * n * k)
                 let reps = max(3, Int(4e9 / ops))
                 table.int8Gemm(g, 0, 1)
                 var best = Double.infinity
                 for _ in 0..<3 {
                     let t0 = now()
-                    for r in 0..<reps { table.int8Gemm(args(r + 1), 0, 1) }
+                    for r in 0..<reps { table.int8Gemm(gemmArgs(r + 1), 0, 1) }
                     best = min(best, (now() - t0) / Double(reps))
                 }
                 let gops = ops / best / 1e9
