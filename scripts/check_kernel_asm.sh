@@ -90,6 +90,11 @@ tile tessera_i8_tile_avx512bw_7bit_12x32 'vpmaddubsw .*%zmm' 24
 tile tessera_i8_tile_avxvnni_6x16 'vpdpbusd .*%ymm' 12
 tile tessera_i8_tile_avx2_7bit_6x16 'vpmaddubsw .*%ymm' 12
 tile tessera_i8_tile_check_12x32 'vpmaddwd .*%ymm' 96
+# The row quantizers: four rows' conversions to bytes in one call-free loop
+# (AVX2 and SSE2 pack two rows' bytes at once: count their 32-to-16 packs).
+tile tessera_i8_quantize_rows_avx512 'vpmovdb .*%zmm' 4
+tile tessera_i8_quantize_rows_avx2 'vpackssdw' 4
+tile tessera_i8_quantize_rows_sse2 'packssdw' 4
 for module in TesseraKernelsAVX2 TesseraKernelsAVX512; do
     grep -qw "$module" <<<"$found" || { echo "FAIL $module: no GEMM loop found"; failed=$((failed + 1)); }
 done

@@ -14,19 +14,32 @@ static inline float rint_even(float v) {
     return r - m;
 }
 
-/* Four groups of 4 bytes to their places in a 12-row panel. */
+/* Four rows' bytes to their panel: row r's 4 bytes of a group at 4 * r of
+ * the group's 16 (a 4 x 4 transpose of 32-bit lanes), groups 48 bytes apart. */
 #define GROUP (4 * TESSERA_I8_PANEL_ROWS)
-__attribute__((target("avx512f,avx512bw,avx512vl"))) static inline void store16(uint8_t *p, __m128i b) {
-    _mm_storeu_si32(p, b);
-    _mm_storeu_si32(p + GROUP, _mm_srli_si128(b, 4));
-    _mm_storeu_si32(p + 2 * GROUP, _mm_srli_si128(b, 8));
-    _mm_storeu_si32(p + 3 * GROUP, _mm_srli_si128(b, 12));
+#define TRANSPOSE4(T, ATTR)                                                                  \
+    ATTR static inline void T(__m128i b0, __m128i b1, __m128i b2, __m128i b3, __m128i *o) { \
+        __m128i t0 = _mm_unpacklo_epi32(b0, b1), t1 = _mm_unpacklo_epi32(b2, b3);           \
+        __m128i t2 = _mm_unpackhi_epi32(b0, b1), t3 = _mm_unpackhi_epi32(b2, b3);           \
+        o[0] = _mm_unpacklo_epi64(t0, t1); o[1] = _mm_unpackhi_epi64(t0, t1);              \
+        o[2] = _mm_unpacklo_epi64(t2, t3); o[3] = _mm_unpackhi_epi64(t2, t3);              \
+    }
+
+TRANSPOSE4(transpose4_avx512, __attribute__((target("avx512f,avx512bw,avx512vl"))))
+/* 16 k of four rows: four groups. */
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static inline void store4x16(uint8_t *p, __m128i b0, __m128i b1,
+                                                                                   __m128i b2, __m128i b3) {
+    __m128i o[4];
+    transpose4_avx512(b0, b1, b2, b3, o);
+    for (int g = 0; g < 4; g++) _mm_storeu_si128((__m128i *)(void *)(p + g * GROUP), o[g]);
 }
 
-#define QUANT_FN tessera_i8_quantize_row_avx512
+#define QUANT_FN tessera_i8_quantize_rows_avx512
+#define QUANT_PARAMS row_params_avx512
 #define QUANT_ATTR __attribute__((target("avx512f,avx512bw,avx512vl")))
 #define W 16
 #define VF __m512
+#define VB __m128i
 #define VLOAD(p) _mm512_loadu_ps(p)
 #define VSET1(x) _mm512_set1_ps(x)
 #define VMIN(a, b) _mm512_min_ps((a), (b))
@@ -35,7 +48,8 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static inline void store16(
 #define VADD(a, b) _mm512_add_ps((a), (b))
 #define VHMIN(v) _mm512_reduce_min_ps(v)
 #define VHMAX(v) _mm512_reduce_max_ps(v)
-#define VSTORE_BYTES(p, v) store16((p), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)))
+#define VBYTES(v) _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v))
+#define VSTORE4(p, b0, b1, b2, b3) store4x16((p), (b0), (b1), (b2), (b3))
 #include "int8_quantize_body.h"
 
 __attribute__((target("avx2"))) static inline float hmin8(__m256 v) {
@@ -50,19 +64,26 @@ __attribute__((target("avx2"))) static inline float hmax8(__m256 v) {
     m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
     return _mm_cvtss_f32(m);
 }
-/* 8 int32 (0...255) to 8 bytes: pack to 16 bits, then to 8, per 128-bit half. */
-__attribute__((target("avx2"))) static inline void store8(uint8_t *p, __m256 v) {
+/* 8 int32 (0...255) to 8 bytes (the low 8 of the result): pack to 16 bits,
+ * then to 8, per 128-bit half. */
+__attribute__((target("avx2"))) static inline __m128i bytes8(__m256 v) {
     __m256i i = _mm256_cvtps_epi32(v);
     __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
-    __m128i b = _mm_packus_epi16(w, w);
-    _mm_storeu_si32(p, b);
-    _mm_storeu_si32(p + GROUP, _mm_srli_si128(b, 4));
+    return _mm_packus_epi16(w, w);
+}
+/* 8 k of four rows: two groups. */
+__attribute__((target("avx2"))) static inline void store4x8(uint8_t *p, __m128i b0, __m128i b1, __m128i b2, __m128i b3) {
+    __m128i t0 = _mm_unpacklo_epi32(b0, b1), t1 = _mm_unpacklo_epi32(b2, b3);
+    _mm_storeu_si128((__m128i *)(void *)p, _mm_unpacklo_epi64(t0, t1));
+    _mm_storeu_si128((__m128i *)(void *)(p + GROUP), _mm_unpackhi_epi64(t0, t1));
 }
 
-#define QUANT_FN tessera_i8_quantize_row_avx2
+#define QUANT_FN tessera_i8_quantize_rows_avx2
+#define QUANT_PARAMS row_params_avx2
 #define QUANT_ATTR __attribute__((target("avx2")))
 #define W 8
 #define VF __m256
+#define VB __m128i
 #define VLOAD(p) _mm256_loadu_ps(p)
 #define VSET1(x) _mm256_set1_ps(x)
 #define VMIN(a, b) _mm256_min_ps((a), (b))
@@ -71,7 +92,8 @@ __attribute__((target("avx2"))) static inline void store8(uint8_t *p, __m256 v) 
 #define VADD(a, b) _mm256_add_ps((a), (b))
 #define VHMIN(v) hmin8(v)
 #define VHMAX(v) hmax8(v)
-#define VSTORE_BYTES(p, v) store8((p), (v))
+#define VBYTES(v) bytes8(v)
+#define VSTORE4(p, b0, b1, b2, b3) store4x8((p), (b0), (b1), (b2), (b3))
 #include "int8_quantize_body.h"
 
 static inline float hmin4(__m128 m) {
@@ -84,17 +106,24 @@ static inline float hmax4(__m128 m) {
     m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
     return _mm_cvtss_f32(m);
 }
-static inline void store4(uint8_t *p, __m128 v) {
+/* 4 int32 (0...255) to 4 bytes (the low 4 of the result). */
+static inline __m128i bytes4(__m128 v) {
     __m128i i = _mm_cvtps_epi32(v);
     __m128i w = _mm_packs_epi32(i, i);
-    int32_t four = _mm_cvtsi128_si32(_mm_packus_epi16(w, w));
-    __builtin_memcpy(p, &four, 4);
+    return _mm_packus_epi16(w, w);
+}
+/* 4 k of four rows: one group. */
+static inline void store4x4(uint8_t *p, __m128i b0, __m128i b1, __m128i b2, __m128i b3) {
+    __m128i t = _mm_unpacklo_epi64(_mm_unpacklo_epi32(b0, b1), _mm_unpacklo_epi32(b2, b3));
+    _mm_storeu_si128((__m128i *)(void *)p, t);
 }
 
-#define QUANT_FN tessera_i8_quantize_row_sse2
+#define QUANT_FN tessera_i8_quantize_rows_sse2
+#define QUANT_PARAMS row_params_sse2
 #define QUANT_ATTR
 #define W 4
 #define VF __m128
+#define VB __m128i
 #define VLOAD(p) _mm_loadu_ps(p)
 #define VSET1(x) _mm_set1_ps(x)
 #define VMIN(a, b) _mm_min_ps((a), (b))
@@ -103,5 +132,6 @@ static inline void store4(uint8_t *p, __m128 v) {
 #define VADD(a, b) _mm_add_ps((a), (b))
 #define VHMIN(v) hmin4(v)
 #define VHMAX(v) hmax4(v)
-#define VSTORE_BYTES(p, v) store4((p), (v))
+#define VBYTES(v) bytes4(v)
+#define VSTORE4(p, b0, b1, b2, b3) store4x4((p), (b0), (b1), (b2), (b3))
 #include "int8_quantize_body.h"

@@ -1,40 +1,74 @@
 /* The body of a row quantizer, included once per CPU feature after
  * defining QUANT_FN, QUANT_ATTR, W (floats per vector), VF (float vector),
- * VLOAD(p), VSET1(x), VMIN, VMAX, VMUL, VADD, VHMIN(v), VHMAX(v) (lane
- * reductions), VSTORE_BYTES(p, v) (round to nearest even, each lane's
- * integer as a byte, lanes hold 0...levels; every 4 bytes 48 apart, as the
- * 12-row panels lay them out); it undefines them at its end. Every operation is exact or
- * rounded the same way in each version, so all write the same bytes. */
-QUANT_ATTR void QUANT_FN(const float *x, ptrdiff_t k, ptrdiff_t kpad, float levels,
-                         uint8_t *q, float *scale, int32_t *zero) {
+ * VB (a vector of bytes), VLOAD(p), VSET1(x), VMIN, VMAX, VMUL, VADD,
+ * VHMIN(v), VHMAX(v) (lane reductions), VBYTES(v) (round to nearest even,
+ * each lane's integer, 0...levels, as a byte: W bytes in a VB), and
+ * VSTORE4(p, b0, b1, b2, b3) (the W bytes of four consecutive rows of a
+ * panel: for each group of 4 k, the four rows' 4 bytes side by side, 16
+ * bytes, each next group 48 bytes on); it undefines them at its end. Every
+ * operation is exact or rounded the same way in each version, so all write
+ * the same bytes. */
+
+/* One row's scale and zero point: scale = (max - min) / levels over the row
+ * with 0 included (1 for a row of zeros), zero = round(-min / scale). */
+QUANT_ATTR static inline void QUANT_PARAMS(const float *x, ptrdiff_t k, float levels,
+                                          float *inv, float *z, float *scale, int32_t *zero) {
     ptrdiff_t kv = k - k % W, i = 0;
     VF lo = VSET1(0.0f), hi = VSET1(0.0f);
     for (; i < kv; i += W) { VF v = VLOAD(x + i); lo = VMIN(lo, v); hi = VMAX(hi, v); }
     float mn = VHMIN(lo), mx = VHMAX(hi);
     for (; i < k; i++) { mn = x[i] < mn ? x[i] : mn; mx = x[i] > mx ? x[i] : mx; }
     float s = mx > mn ? (mx - mn) / levels : 1.0f;
-    float inv = 1.0f / s;
-    float z = rint_even(-mn * inv);
-    z = z >= 0 ? (z <= levels ? z : levels) : 0; /* NaN: 0 */
+    *inv = 1.0f / s;
+    float zz = rint_even(-mn * *inv);
+    *z = zz >= 0 ? (zz <= levels ? zz : levels) : 0; /* NaN: 0 */
     *scale = s;
-    *zero = (int32_t)z;
-    VF vi = VSET1(inv), vz = VSET1(z), v0 = VSET1(0.0f), vl = VSET1(levels);
-    /* Byte i of the row is at q + (i / 4) * 48 + i % 4. */
-    for (i = 0; i < kv; i += W) VSTORE_BYTES(q + i * TESSERA_I8_PANEL_ROWS, VMIN(VMAX(VADD(VMUL(VLOAD(x + i), vi), vz), v0), vl));
-    for (; i < k; i++) {
-        float v = x[i] * inv + z;
-        v = v > 0 ? v : 0;
-        v = v < levels ? v : levels;
-        q[(i / 4) * 4 * TESSERA_I8_PANEL_ROWS + i % 4] = (uint8_t)rint_even(v);
+    *zero = (int32_t)*z;
+}
+
+QUANT_ATTR void QUANT_FN(const float *x, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t kpad,
+                         float levels, uint8_t *q, float *scale, int32_t *zero) {
+    const float *xr[4];
+    float inv[4], z[4];
+    for (int r = 0; r < 4; r++) {
+        if (r < rows) {
+            xr[r] = x + r * ldx;
+            QUANT_PARAMS(xr[r], k, levels, &inv[r], &z[r], &scale[r], &zero[r]);
+        } else {
+            /* A row past the matrix: row 0's values times 0 plus 0, clamped
+             * (max(NaN, 0) is 0), so its bytes are 0. */
+            xr[r] = x; inv[r] = 0; z[r] = 0;
+        }
     }
-    for (; i < kpad; i++) q[(i / 4) * 4 * TESSERA_I8_PANEL_ROWS + i % 4] = 0;
+    ptrdiff_t kv = k - k % W, i = 0;
+    VF v0 = VSET1(0.0f), vl = VSET1(levels);
+    VF vi0 = VSET1(inv[0]), vi1 = VSET1(inv[1]), vi2 = VSET1(inv[2]), vi3 = VSET1(inv[3]);
+    VF vz0 = VSET1(z[0]), vz1 = VSET1(z[1]), vz2 = VSET1(z[2]), vz3 = VSET1(z[3]);
+#define QUANT_ONE(r) VBYTES(VMIN(VMAX(VADD(VMUL(VLOAD(xr[r] + i), vi##r), vz##r), v0), vl))
+    for (; i < kv; i += W) {
+        VB b0 = QUANT_ONE(0), b1 = QUANT_ONE(1), b2 = QUANT_ONE(2), b3 = QUANT_ONE(3);
+        VSTORE4(q + i * TESSERA_I8_PANEL_ROWS, b0, b1, b2, b3);
+    }
+#undef QUANT_ONE
+    for (; i < k; i++) {
+        for (int r = 0; r < 4; r++) {
+            float v = xr[r][i] * inv[r] + z[r];
+            v = v > 0 ? v : 0;
+            v = v < levels ? v : levels;
+            q[(i / 4) * 4 * TESSERA_I8_PANEL_ROWS + 4 * r + i % 4] = (uint8_t)rint_even(v);
+        }
+    }
+    for (; i < kpad; i++)
+        for (int r = 0; r < 4; r++) q[(i / 4) * 4 * TESSERA_I8_PANEL_ROWS + 4 * r + i % 4] = 0;
 }
 
 /* The parameters are the includer's to define again for the next version. */
 #undef QUANT_FN
+#undef QUANT_PARAMS
 #undef QUANT_ATTR
 #undef W
 #undef VF
+#undef VB
 #undef VLOAD
 #undef VSET1
 #undef VMIN
@@ -43,4 +77,5 @@ QUANT_ATTR void QUANT_FN(const float *x, ptrdiff_t k, ptrdiff_t kpad, float leve
 #undef VADD
 #undef VHMIN
 #undef VHMAX
-#undef VSTORE_BYTES
+#undef VBYTES
+#undef VSTORE4

@@ -1,19 +1,21 @@
 import TesseraKernelCore
 
 /// Quantizes rows of activations to unsigned bytes (see `Int8Layout`)
-/// with the variant's row quantizer (C: Swift's SIMD min, max and compares
-/// go lane by lane). Threads split the rows statically; every version and
-/// thread count writes the same bytes.
+/// with the variant's quantizer, four rows at a time (C: Swift's SIMD min,
+/// max and compares go lane by lane). Threads split the groups of four rows
+/// statically; every version and thread count writes the same bytes.
 func quantizeRowsPart(_ q: QuantizeArgs, thread t: Int, of nt: Int) {
-    let padded = Int8Layout.paddedRows(q.rows)
+    let groups = Int8Layout.paddedRows(q.rows) / 4
     let out = Int8Rows(q.buffer, rows: q.rows, k: q.k)
-    for r in (t * padded / nt)..<((t + 1) * padded / nt) {
-        if r < q.rows {
-            variantQuantizeRow(q.x + r * q.ldx, q.k, out.rowBytes, Float(q.levels), out.row(r), out.scales + r, out.zeros + r)
+    for g in (t * groups / nt)..<((t + 1) * groups / nt) {
+        let r = 4 * g, rows = min(4, q.rows - r)
+        if rows > 0 {
+            variantQuantizeRows(q.x + r * q.ldx, q.ldx, rows, q.k, out.rowBytes, Float(q.levels), out.row(r),
+                                out.scales + r, out.zeros + r)
         } else {
-            variantQuantizeRow(q.x, 0, out.rowBytes, Float(q.levels), out.row(r), out.scales + r, out.zeros + r)
-            out.scales[r] = 0
+            variantQuantizeRows(q.x, q.ldx, 0, 0, out.rowBytes, Float(q.levels), out.row(r), out.scales + r, out.zeros + r)
         }
+        for p in max(0, rows)..<4 { out.scales[r + p] = 0; out.zeros[r + p] = 0 }
     }
 }
 

@@ -12,4 +12,4 @@ let variantISA = KernelTable.ISA.avx2
 // int8: 16-column tiles (two ymm per row): AVX-VNNI where the CPU has it
 // (Intel since Alder Lake, with or without AVX-512), else vpmaddubsw.
 let variantInt8Tiles: [Int8Tile] = tessera_cpu_has_avxvnni() != 0 ? [.avxVNNI, .avx2] : [.avx2]
-let variantQuantizeRow: tessera_i8_quantize_fn = tessera_i8_quantize_row_avx2
+let variantQuantizeRows: tessera_i8_quantize_fn = tessera_i8_quantize_rows_avx2

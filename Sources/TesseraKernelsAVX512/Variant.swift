@@ -14,4 +14,4 @@ let variantISA = KernelTable.ISA.avx512
 // (Array literals only: a concatenation would specialize the standard
 // library's append here, code the linker may share with other variants.)
 let variantInt8Tiles: [Int8Tile] = tessera_cpu_has_avx512vnni() != 0 ? [.avx512VNNI, .avx512BW] : [.avx512BW]
-let variantQuantizeRow: tessera_i8_quantize_fn = tessera_i8_quantize_row_avx512
+let variantQuantizeRows: tessera_i8_quantize_fn = tessera_i8_quantize_rows_avx512

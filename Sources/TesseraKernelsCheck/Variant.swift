@@ -13,4 +13,4 @@ let variantISA = KernelTable.ISA.avx2
 
 // int8: the AVX-512 VNNI tile's 12 × 32 shape, vpdpbusd emulated exactly.
 let variantInt8Tiles: [Int8Tile] = [Int8Tile.check]
-let variantQuantizeRow: tessera_i8_quantize_fn = tessera_i8_quantize_row_avx2
+let variantQuantizeRows: tessera_i8_quantize_fn = tessera_i8_quantize_rows_avx2

@@ -11,4 +11,4 @@ let variantISA = KernelTable.ISA.portable
 
 // int8: a 4 × 8 tile in plain C.
 let variantInt8Tiles: [Int8Tile] = [Int8Tile.portable]
-let variantQuantizeRow: tessera_i8_quantize_fn = tessera_i8_quantize_row_sse2
+let variantQuantizeRows: tessera_i8_quantize_fn = tessera_i8_quantize_rows_sse2

@@ -43,18 +43,21 @@ TESSERA_INT8_HIDDEN void tessera_i8_tile_check_12x32(ptrdiff_t, const uint8_t *,
 /* 4 x 8: plain C at the baseline (SSE2). */
 TESSERA_INT8_HIDDEN void tessera_i8_tile_portable_4x8(ptrdiff_t, const uint8_t *, const int8_t *, ptrdiff_t, int32_t *, ptrdiff_t);
 
-/* Quantizes one row of k floats to unsigned bytes: scale = (max - min) /
- * levels over the row with 0 included (1 for a row of zeros), zero =
- * round(-min / scale), q = clamp(round(x / scale) + zero, 0, levels), rounded
- * to nearest even. Bytes go to the row's place in its 12-row panel: `q`
- * points at the row's first 4 bytes, each next 4 k 48 bytes on; bytes
- * k..<kpad (kpad a multiple of 4) are set to 0. The three versions write
- * the same bytes. */
-typedef void (*tessera_i8_quantize_fn)(const float *x, ptrdiff_t k, ptrdiff_t kpad, float levels,
-                                       uint8_t *q, float *scale, int32_t *zero);
-TESSERA_INT8_HIDDEN void tessera_i8_quantize_row_avx512(const float *, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
-TESSERA_INT8_HIDDEN void tessera_i8_quantize_row_avx2(const float *, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
-TESSERA_INT8_HIDDEN void tessera_i8_quantize_row_sse2(const float *, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
+/* Quantizes `rows` (1...4) rows of k floats, ldx apart, to unsigned bytes,
+ * each on its own: scale = (max - min) / levels over the row with 0
+ * included (1 for a row of zeros), zero = round(-min / scale), q =
+ * clamp(round(x / scale) + zero, 0, levels), rounded to nearest even.
+ * Bytes go to four consecutive rows of a 12-row panel (the first a multiple
+ * of 4): `q` points at the first row's first 4 bytes, each next 4 k 48 bytes
+ * on; bytes k..<kpad (kpad a multiple of 4), and every byte of the rows
+ * past `rows`, are set to 0. scale and zero get `rows` entries. Four rows
+ * at a time so that each group's 16 bytes are one store. The three
+ * versions write the same bytes. */
+typedef void (*tessera_i8_quantize_fn)(const float *x, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t kpad,
+                                       float levels, uint8_t *q, float *scale, int32_t *zero);
+TESSERA_INT8_HIDDEN void tessera_i8_quantize_rows_avx512(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
+TESSERA_INT8_HIDDEN void tessera_i8_quantize_rows_avx2(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
+TESSERA_INT8_HIDDEN void tessera_i8_quantize_rows_sse2(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
 
 /* Peak probes: `iterations` rounds of 12 independent dot-product
  * instructions (VDOT of the tile of the same feature), for the benchmark's
