@@ -15,6 +15,8 @@ qkv, proj, fc1 and fc2 get weights quantized per output channel,
 symmetric, with B bits (round(w / s), s = max|w| / (2^(B-1) - 1)), and
 input rows quantized per token, asymmetric, with B bits (2^B - 1 levels,
 the zero point rounded); the products are then exact, as int32 sums are.
+The rows that say "smoothed" add Tessera's input smoothing of qkv and fc1
+(Sources/Tessera/Model/InputSmoothing.swift); the others leave it out.
 Each configuration says, per block and layer, which bits its weights and
 activations get (fp32 = not quantized), and whether attention's two
 products run on rounded operands (int8 or bf16, see `attention`); each is compared with the fp32
@@ -140,11 +142,22 @@ class Quantized(torch.nn.Module):
     """A Linear whose weights and inputs are rounded as the int8 path does."""
 
     def __init__(self, linear: torch.nn.Linear, weight_bits: int, input_bits: int, clipped: bool = False,
-                 group: int = 0):
+                 group: int = 0, smooth=None, out_scale=None, column_scale=None):
         super().__init__()
-        self.bias = linear.bias
-        self.input_bits, self.group = input_bits, group
+        self.bias = linear.bias.data.double()
+        self.input_bits, self.group, self.smooth = input_bits, group, smooth
         w = linear.weight.data.double()
+        # Smoothing: inputs divided by s per channel (Tessera divides the
+        # norm's gamma and beta), weight columns multiplied by s; out_scale
+        # divides outputs (v_proj's rows, for proj's smoothing through V) and
+        # column_scale multiplies o_proj's columns to match, its input
+        # arriving divided already.
+        if smooth is not None:
+            w = w * smooth[None, :]
+        if column_scale is not None:
+            w = w * column_scale[None, :]
+        if out_scale is not None:
+            w, self.bias = w / out_scale[:, None], self.bias / out_scale
         if not weight_bits:
             self.weight = w
         elif group:
@@ -154,9 +167,11 @@ class Quantized(torch.nn.Module):
 
     def forward(self, x):
         x = x.double()
+        if self.smooth is not None:
+            x = x / self.smooth
         if self.input_bits:
             x = quantize_rows_grouped(x, self.input_bits, self.group) if self.group else quantize_rows(x, self.input_bits)
-        return torch.nn.functional.linear(x, self.weight, self.bias.double()).float()
+        return torch.nn.functional.linear(x, self.weight, self.bias).float()
 
 
 # name -> (block, layer) -> (weight bits, input bits[, clipped[, group]]) or
@@ -164,7 +179,7 @@ class Quantized(torch.nn.Module):
 # channel and group; activations: per token and group) instead of one per
 # channel and one per token.
 CONFIGS = {
-    "W8A8 everywhere (Tessera int8)": lambda b, k: (8, 8),
+    "W8A8 everywhere, no smoothing": lambda b, k: (8, 8),
     "W8A8, weights clipped to least error": lambda b, k: (8, 8, True),
     "W8, activations fp32": lambda b, k: (8, 0),
     "A8, weights fp32": lambda b, k: (0, 8),
@@ -185,6 +200,8 @@ CONFIGS = {
     "W8A8, scales per group of 32 inputs": lambda b, k: (8, 8, False, 32),
     "W8, activations fp32, weight scales per group of 32": lambda b, k: (8, 0, False, 32),
     "A8, weights fp32, activation scales per group of 32": lambda b, k: (0, 8, False, 32),
+    "W8A8, qkv and fc1 smoothed (Tessera int8)": lambda b, k: (8, 8),
+    "W8A8, qkv, fc1 and proj (through V) smoothed": lambda b, k: (8, 8),
     "W10A10 everywhere": lambda b, k: (10, 10),
     "W12A12 everywhere": lambda b, k: (12, 12),
 }
@@ -211,10 +228,50 @@ def main() -> int:
                                    ("proj", att, "o_proj"), ("fc1", block.mlp, "fc1"), ("fc2", block.mlp, "fc2")]:
             layers[(i, attr)] = (kind, parent, getattr(parent, attr))
 
-    def configure(config):
+    def smoothing(block, name):
+        """Tessera's factors (Sources/Tessera/Model/InputSmoothing.swift):
+        s = sqrt(a / w), a = 4|gamma| + |beta| of the norm that feeds qkv
+        (norm1) or fc1 (norm2), w = max |W| of each input column over every
+        output (q, k and v together); 1 where either is 0. With "proj", o_proj's
+        input (attention's output, V's channels) also: a = |mean| + 4 std of
+        each V channel for unit normalized inputs, v_proj's rows divided by s."""
+        b = model.encoder.layer[block]
+
+        def factors(a, w):
+            s = (a / w).sqrt()
+            return torch.where((a > 0) & (w > 0), s, torch.ones_like(s))
+
+        def range_of(norm):
+            return 4 * norm.weight.data.double().abs() + norm.bias.data.double().abs()
+
+        qkv_w = torch.cat([original[(block, a)].weight.data for a in ("q_proj", "k_proj", "v_proj")]).double()
+        out = {"qkv": factors(range_of(b.norm1), qkv_w.abs().amax(0)),
+               "fc1": factors(range_of(b.norm2), original[(block, "fc1")].weight.data.double().abs().amax(0))}
+        if "proj" in name:
+            wv, bv = original[(block, "v_proj")].weight.data.double(), original[(block, "v_proj")].bias.data.double()
+            g, be = b.norm1.weight.data.double(), b.norm1.bias.data.double()
+            a = (wv @ be + bv).abs() + 4 * (wv * g).pow(2).sum(1).sqrt()
+            out["proj"] = factors(a, original[(block, "o_proj")].weight.data.double().abs().amax(0))
+        return out
+
+    original = {key: linear for key, (kind, parent, linear) in layers.items()}
+
+    def configure(config, name=""):
         for (i, attr), (kind, parent, linear) in layers.items():
             bits = config(i, kind)
-            setattr(parent, attr, linear if bits is None else Quantized(linear, *bits))
+            if bits is None:
+                setattr(parent, attr, linear)
+                continue
+            extra = {}
+            if "smoothed" in name:
+                f = smoothing(i, name)
+                if kind in ("qkv", "fc1"):
+                    extra["smooth"] = f[kind]
+                if kind == "proj" and "proj" in f:
+                    extra["column_scale"] = f["proj"]
+                if attr == "v_proj" and "proj" in f:
+                    extra["out_scale"] = f["proj"]
+            setattr(parent, attr, Quantized(linear, *bits, **extra))
 
     def cosine(x, y):
         return (x * y).sum(-1) / (x.norm(dim=-1) * y.norm(dim=-1))
@@ -236,7 +293,7 @@ def main() -> int:
         configure(lambda b, k: None)
         reference = run()
         for name, config in CONFIGS.items():
-            configure(config)
+            configure(config, name)
             ATTENTION["mode"] = "int8" if "attention int8" in name else "bf16" if "attention bf16" in name else None
             out = run()
             cls = cosine(out[:, 0], reference[:, 0])
@@ -252,7 +309,10 @@ def main() -> int:
               "point per token and G channels (instead of per channel and per token). Attention is fp32 "
               "but in the rows that say otherwise: int8 = Q per token asymmetric u8, K per token "
               "symmetric s8, P per query row u8 (zero point 0), V per channel symmetric s8; bf16 = Q, K, "
-              "P and V rounded to bfloat16; sums exact."]
+              "P and V rounded to bfloat16; sums exact. Smoothed = Tessera's factors (see "
+              "`smoothing`): qkv's and fc1's input channels divided by s and their weight columns "
+              "multiplied by s before rounding; through V = o_proj's input channels likewise, by "
+              "dividing v_proj's rows."]
     text = "\n".join(lines) + "\n"
     if a.out:
         Path(a.out).write_text(text)
