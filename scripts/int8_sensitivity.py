@@ -247,7 +247,7 @@ def main() -> int:
         qkv_w = torch.cat([original[(block, a)].weight.data for a in ("q_proj", "k_proj", "v_proj")]).double()
         out = {"qkv": factors(range_of(b.norm1), qkv_w.abs().amax(0)),
                "fc1": factors(range_of(b.norm2), original[(block, "fc1")].weight.data.double().abs().amax(0))}
-        if "proj" in name:
+        if "through V" in name:
             wv, bv = original[(block, "v_proj")].weight.data.double(), original[(block, "v_proj")].bias.data.double()
             g, be = b.norm1.weight.data.double(), b.norm1.bias.data.double()
             a = (wv @ be + bv).abs() + 4 * (wv * g).pow(2).sum(1).sqrt()
