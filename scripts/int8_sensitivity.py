@@ -232,7 +232,7 @@ def main() -> int:
         """Tessera's factors (Sources/Tessera/Model/InputSmoothing.swift):
         s = sqrt(a / w), a = 4|gamma| + |beta| of the norm that feeds qkv
         (norm1) or fc1 (norm2), w = max |W| of each input column over every
-        output (q, k and v together); 1 where either is 0. With "proj", o_proj's
+        output (q, k and v together); 1 where either is 0. "Through V": o_proj's
         input (attention's output, V's channels) also: a = |mean| + 4 std of
         each V channel for unit normalized inputs, v_proj's rows divided by s."""
         b = model.encoder.layer[block]
