@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+import Foundation
+import Synchronization
 #endif
 import TesseraKernelCore
 import TesseraKernelsAVX2
@@ -11,7 +13,7 @@ import CTesseraCPU
 /// against the FMA peak of the same variant measured in the same run.
 /// Usage: tessera-gemm-bench [--quick] [--cold] [--residual | --gelu-epilogue]
 /// [--kc N] [--mc N] [--shape MxKxN ...]; or --tune, --compare kc:mc,...,
-/// --attention, --int8, --gelu (see each below).
+/// --attention, --int8, --gelu, --threads 2 (see each below).
 
 func now() -> Double {
     var ts = timespec()
@@ -266,6 +268,71 @@ final class GemmOperands {
         return GemmArgs(m: m, n: n, k: k, a: a, lda: k, b: packed + (copy % copies) * packedCount, c: c, ldc: n,
                         epilogue: epilogue, blocking: blocking, scratch: scratch, scratchStride: scratchFloats)
     }
+}
+
+/// A second thread that runs one job at a time when told, spinning between
+/// jobs (as the session's pool does during a run): for --threads 2.
+final class Partner: @unchecked Sendable {
+    private let started = Atomic<Int>(0), finished = Atomic<Int>(0)
+    private var job: () -> Void = {}
+
+    init() {
+        let thread = Thread { [unowned self] in
+            var seen = 0
+            while true {
+                while started.load(ordering: .acquiring) == seen {}
+                seen += 1
+                job()
+                finished.store(seen, ordering: .releasing)
+            }
+        }
+        thread.start()
+    }
+
+    /// Runs `mine` here and `theirs` on the partner, and returns when both end.
+    func together(_ mine: () -> Void, _ theirs: @escaping () -> Void) {
+        job = theirs
+        let n = started.add(1, ordering: .releasing).newValue
+        mine()
+        while finished.load(ordering: .acquiring) != n {}
+    }
+}
+
+// --threads 2: the shapes on two threads sharing the columns through the
+// session's counter, as a model's GEMMs run, against one thread, alternating
+// (fastest of 3 rounds each); the widest variant.
+if intOption("--threads") == 2 {
+    let (table, peak) = variants.last!
+    let p = (0..<3).map { _ in peak(50_000_000 / 16, now) }.max()!
+    let blocking = GemmBlocking.forCaches(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
+    let partner = Partner()
+    let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    print("\(table.isa.name), one thread's FMA peak \(fixed(p)) GFLOP/s; one and two threads")
+    print("      M     K     N   1 thread  2 threads  (GFLOP/s)  2 / (2 x 1)")
+    for (m, k, n) in shapes {
+        let ops = GemmOperands(m: m, k: k, n: n, scratchFloats: 2 * blocking.scratchFloats)
+        let flops = 2.0 * Double(m * n * k)
+        let reps = max(3, Int(2e9 / flops))
+        var one = Double.infinity, two = Double.infinity
+        for _ in 0..<3 {
+            var t0 = now()
+            for r in 0..<reps { table.gemm(ops.args(blocking, copy: r), 0, 1) }
+            one = min(one, (now() - t0) / Double(reps))
+            t0 = now()
+            for r in 0..<reps {
+                var g = ops.args(blocking, copy: r)
+                g.scratchStride = blocking.scratchFloats
+                g.counter = counter
+                counter.pointee = 0
+                let shared = g
+                partner.together({ table.gemm(shared, 0, 2) }, { table.gemm(shared, 1, 2) })
+            }
+            two = min(two, (now() - t0) / Double(reps))
+        }
+        let g1 = flops / one / 1e9, g2 = flops / two / 1e9
+        print("\(pad(m, 7)) \(pad(k, 5)) \(pad(n, 5)) \(fixed(g1, width: 10)) \(fixed(g2, width: 10)) \(fixed(g2 / (2 * g1), 3, width: 21))")
+    }
+    exit(0)
 }
 
 // --compare kc:mc,kc:mc,... [--rounds R]: these blockings on the widest
