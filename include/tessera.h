@@ -88,7 +88,9 @@ typedef int32_t tessera_precision;
                                      symmetric per output channel (made once per model, from
                                      its fp32 weights, at its first int8 session), activations
                                      asymmetric per token, quantized at run time; sums in
-                                     int32, dequantized in the GEMM epilogue. Attention,
+                                     int32, dequantized in the GEMM epilogue. qkv's and
+                                     fc1's input channels are smoothed, by factors taken
+                                     from their norm's weights (README, "int8"). Attention,
                                      norms, the patch embedding and the heads stay fp32. The
                                      int8 kernel is chosen by CPU feature (AVX-512 VNNI,
                                      AVX-VNNI, AVX2, baseline); tessera_session_info names it.
