@@ -17,21 +17,15 @@ static inline float rint_even(float v) {
 /* Four rows' bytes to their panel: row r's 4 bytes of a group at 4 * r of
  * the group's 16 (a 4 x 4 transpose of 32-bit lanes), groups 48 bytes apart. */
 #define GROUP (4 * TESSERA_I8_PANEL_ROWS)
-#define TRANSPOSE4(T, ATTR)                                                                  \
-    ATTR static inline void T(__m128i b0, __m128i b1, __m128i b2, __m128i b3, __m128i *o) { \
-        __m128i t0 = _mm_unpacklo_epi32(b0, b1), t1 = _mm_unpacklo_epi32(b2, b3);           \
-        __m128i t2 = _mm_unpackhi_epi32(b0, b1), t3 = _mm_unpackhi_epi32(b2, b3);           \
-        o[0] = _mm_unpacklo_epi64(t0, t1); o[1] = _mm_unpackhi_epi64(t0, t1);              \
-        o[2] = _mm_unpacklo_epi64(t2, t3); o[3] = _mm_unpackhi_epi64(t2, t3);              \
-    }
-
-TRANSPOSE4(transpose4_avx512, __attribute__((target("avx512f,avx512bw,avx512vl"))))
 /* 16 k of four rows: four groups. */
 __attribute__((target("avx512f,avx512bw,avx512vl"))) static inline void store4x16(uint8_t *p, __m128i b0, __m128i b1,
                                                                                    __m128i b2, __m128i b3) {
-    __m128i o[4];
-    transpose4_avx512(b0, b1, b2, b3, o);
-    for (int g = 0; g < 4; g++) _mm_storeu_si128((__m128i *)(void *)(p + g * GROUP), o[g]);
+    __m128i t0 = _mm_unpacklo_epi32(b0, b1), t1 = _mm_unpacklo_epi32(b2, b3);
+    __m128i t2 = _mm_unpackhi_epi32(b0, b1), t3 = _mm_unpackhi_epi32(b2, b3);
+    _mm_storeu_si128((__m128i *)(void *)p, _mm_unpacklo_epi64(t0, t1));
+    _mm_storeu_si128((__m128i *)(void *)(p + GROUP), _mm_unpackhi_epi64(t0, t1));
+    _mm_storeu_si128((__m128i *)(void *)(p + 2 * GROUP), _mm_unpacklo_epi64(t2, t3));
+    _mm_storeu_si128((__m128i *)(void *)(p + 3 * GROUP), _mm_unpackhi_epi64(t2, t3));
 }
 
 #define QUANT_FN tessera_i8_quantize_rows_avx512

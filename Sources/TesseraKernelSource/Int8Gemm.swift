@@ -8,14 +8,12 @@ func quantizeRowsPart(_ q: QuantizeArgs, thread t: Int, of nt: Int) {
     let groups = Int8Layout.paddedRows(q.rows) / 4
     let out = Int8Rows(q.buffer, rows: q.rows, k: q.k)
     for g in (t * groups / nt)..<((t + 1) * groups / nt) {
-        let r = 4 * g, rows = min(4, q.rows - r)
-        if rows > 0 {
-            variantQuantizeRows(q.x + r * q.ldx, q.ldx, rows, q.k, out.rowBytes, Float(q.levels), out.row(r),
-                                out.scales + r, out.zeros + r)
-        } else {
-            variantQuantizeRows(q.x, q.ldx, 0, 0, out.rowBytes, Float(q.levels), out.row(r), out.scales + r, out.zeros + r)
-        }
-        for p in max(0, rows)..<4 { out.scales[r + p] = 0; out.zeros[r + p] = 0 }
+        // A group past the matrix (padding rows only) gets zero bytes; its
+        // pointer stays on row 0, which the quantizer then reads times 0.
+        let r = 4 * g, rows = max(0, min(4, q.rows - r))
+        variantQuantizeRows(q.x + (rows > 0 ? r * q.ldx : 0), q.ldx, rows, q.k, out.rowBytes, Float(q.levels),
+                            out.row(r), out.scales + r, out.zeros + r)
+        for p in rows..<4 { out.scales[r + p] = 0; out.zeros[r + p] = 0 }
     }
 }
 
