@@ -1,8 +1,8 @@
 #if canImport(Glibc)
 import Glibc
+#endif
 import Foundation
 import Synchronization
-#endif
 import TesseraKernelCore
 import TesseraKernelsAVX2
 import TesseraKernelsAVX512
@@ -301,7 +301,11 @@ final class Partner: @unchecked Sendable {
 // --threads 2: the shapes on two threads sharing the columns through the
 // session's counter, as a model's GEMMs run, against one thread, alternating
 // (fastest of 3 rounds each); the widest variant.
-if intOption("--threads") == 2 {
+if let threads = intOption("--threads") {
+    guard threads == 2 else {
+        print("--threads \(threads): only 2 is supported (two threads against one)")
+        exit(2)
+    }
     let (table, peak) = variants.last!
     let p = (0..<3).map { _ in peak(50_000_000 / 16, now) }.max()!
     let blocking = GemmBlocking.forCaches(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
