@@ -64,8 +64,8 @@ final class Int8KernelTests: XCTestCase {
     }
 
     func testQuantizeRowsIsExactAndTheSameOnEveryVariant() {
-        // Odd sizes: vector tails of every width, one row, a ViT's 197 rows.
-        for (m, k) in [(15, 77), (1, 1), (7, 7), (1, 257), (197, 17)] {
+        // Odd sizes: vector tails of every width, one row, a ViT's 197 and 257 rows.
+        for (m, k) in [(15, 77), (1, 1), (7, 7), (1, 257), (197, 17), (257, 197)] {
             checkQuantizeRows(m: m, k: k)
         }
     }
