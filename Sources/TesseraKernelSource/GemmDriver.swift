@@ -16,11 +16,18 @@ func gemmPart<K: GemmMicroKernel>(_ kernel: K.Type, _ g: GemmArgs, thread t: Int
     if rowBlock > 0 {
         // Many rows (a batch): threads take blocks of rows, each over all
         // columns, so that A is read once and each block of it stays in L2
-        // while the kernels sweep the weights.
-        var units = WorkUnits((g.m + rowBlock - 1) / rowBlock, counter: g.counter, thread: t, of: nt)
+        // while the kernels sweep the weights. The row tiles split evenly
+        // into a multiple of nt blocks of about rowBlock rows (577 rows, mc
+        // 144: 4 blocks of 144-156 rows, not 4 of 144 and one of 1 row that
+        // streams all the weights again; ViT-B at 384, two threads, Xeon:
+        // 5.5 and 9.4 % faster, interleaved per-pair medians).
+        let tiles = (g.m + mr - 1) / mr
+        var count = max(1, Int((Double(tiles) / Double(rowBlock / mr)).rounded()))
+        count = min(tiles, (count + nt - 1) / nt * nt)
+        var units = WorkUnits(count, counter: g.counter, thread: t, of: nt)
         while let u = units.next() {
-            gemmBlock(kernel, g, rows: (u * rowBlock)..<min(g.m, (u + 1) * rowBlock), blocks: 0..<blocksN,
-                      scratch: scratch)
+            gemmBlock(kernel, g, rows: (u * tiles / count * mr)..<min(g.m, (u + 1) * tiles / count * mr),
+                      blocks: 0..<blocksN, scratch: scratch)
         }
         return
     }

@@ -80,13 +80,17 @@ final class KernelTests: XCTestCase {
 
     func testGemmIsBitIdenticalAcrossThreadCounts() {
         for (name, table) in kernelVariants() {
-            let blocking = GemmBlocking(kc: 64, mc: table.gemmMR * 4)
-            let one = runGemm(table, m: 61, n: 130, k: 200, threads: 1, blocking: blocking, epilogue: true, seed: 7).got
-            for t in [2, 3, 5] {
-                let many = runGemm(table, m: 61, n: 130, k: 200, threads: t, blocking: blocking, epilogue: true, seed: 7).got
-                XCTAssertEqual(one, many, "\(name): \(t) threads differ from 1")
-                let chunked = runGemm(table, m: 61, n: 130, k: 200, threads: t, blocking: blocking, epilogue: true, seed: 7, chunked: true).got
-                XCTAssertEqual(one, chunked, "\(name): \(t) threads taking chunks differ from 1")
+            // 61 rows: threads split the columns; 197 rows with two-tile
+            // blocks: threads take blocks of rows (17 tiles in 8, 9 or 10 blocks).
+            for (m, mc) in [(61, table.gemmMR * 4), (197, table.gemmMR * 2)] {
+                let blocking = GemmBlocking(kc: 64, mc: mc)
+                let one = runGemm(table, m: m, n: 130, k: 200, threads: 1, blocking: blocking, epilogue: true, seed: 7).got
+                for t in [2, 3, 5] {
+                    let many = runGemm(table, m: m, n: 130, k: 200, threads: t, blocking: blocking, epilogue: true, seed: 7).got
+                    XCTAssertEqual(one, many, "\(name) \(m) rows: \(t) threads differ from 1")
+                    let chunked = runGemm(table, m: m, n: 130, k: 200, threads: t, blocking: blocking, epilogue: true, seed: 7, chunked: true).got
+                    XCTAssertEqual(one, chunked, "\(name) \(m) rows: \(t) threads taking chunks differ from 1")
+                }
             }
         }
     }
