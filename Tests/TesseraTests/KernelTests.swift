@@ -177,6 +177,31 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Threads split the heads' blocks of queries (a thread may start or end
+    /// inside a head): every split gives the same bits as one thread.
+    func testAttentionIsBitIdenticalAcrossThreadCounts() {
+        for (name, table) in kernelVariants() {
+            let (tokens, heads, dh) = (201, 3, 64), d = heads * dh
+            var r = TestRandom(seed: 99)
+            let qkv = r.array(tokens * 3 * d, scale: 2)
+            func run(_ threads: Int) -> [Float] {
+                var out = [Float](repeating: .nan, count: tokens * d)
+                let stride = AttentionArgs.scratchFloats(tokens: tokens, headDim: dh, mr: table.gemmMR, nr: table.gemmNR)
+                var scratch = [Float](repeating: .nan, count: stride * threads)
+                qkv.withUnsafeBufferPointer { qp in out.withUnsafeMutableBufferPointer { op in scratch.withUnsafeMutableBufferPointer { sp in
+                    let args = AttentionArgs(qkv: qp.baseAddress!, ldqkv: 3 * d, out: op.baseAddress!, ldo: d, batch: 1,
+                                             tokens: tokens, heads: heads, headDim: dh, scale: 0.125,
+                                             blocking: GemmBlocking(kc: 64, mc: 48), scratch: sp.baseAddress!, scratchStride: stride)
+                    for t in 0..<threads { table.attention(args, t, threads) }
+                }}}
+                return out
+            }
+            let one = run(1)
+            XCTAssertFalse(one.contains { $0.isNaN }, "\(name): attention left outputs unwritten")
+            for t in [2, 4, 5] { XCTAssertEqual(one, run(t), "\(name): attention on \(t) threads differs from 1") }
+        }
+    }
+
     func testIm2colAndNormalize() {
         // 2 channels, 4x6 image, patch 2: check a few entries against direct indexing.
         let c = 2, h = 4, w = 6, p = 2
