@@ -5,6 +5,8 @@
 #     benchmarks/run.sh            # full run (about 15-20 minutes on 2 cores)
 #     benchmarks/run.sh --quick    # a short run to try it out
 #     benchmarks/run.sh --rows base   # only the rows whose name contains "base"
+#     benchmarks/run.sh --paired      # all runtimes in one process per row, one
+#                                     # run each in turn: per-round ratios (paired.py)
 #
 # Every argument is passed to benchmarks/run.py (see --help there).
 #
@@ -87,4 +89,8 @@ fi
 # --- 3 + 4. models and the driver ----------------------------------------------
 export PYTHONPATH="$ROOT/bindings/python${PYTHONPATH:+:$PYTHONPATH}"
 "$VENV/bin/python" "$HERE/make_models.py"
+if [[ "${1:-}" == --paired ]]; then
+    shift
+    exec "$VENV/bin/python" "$HERE/paired.py" "$@"
+fi
 exec "$VENV/bin/python" "$HERE/run.py" "$@"
