@@ -13,7 +13,7 @@ import CTesseraCPU
 /// against the FMA peak of the same variant measured in the same run.
 /// Usage: tessera-gemm-bench [--quick] [--cold] [--residual | --gelu-epilogue]
 /// [--kc N] [--mc N] [--shape MxKxN ...]; or --tune, --compare kc:mc,...,
-/// --attention, --int8, --gelu, --threads 2 (see each below).
+/// --attention, --int8, --gelu, --threads 2, --lda-ab (see each below).
 
 func now() -> Double {
     var ts = timespec()
@@ -235,11 +235,14 @@ final class GemmOperands {
     let c: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>, residual: UnsafeMutablePointer<Float>
     let scratch: UnsafeMutablePointer<Float>, scratchFloats: Int
     let packedCount: Int, copies: Int
+    let lda: Int
 
-    init(m: Int, k: Int, n: Int, scratchFloats: Int) {
+    init(m: Int, k: Int, n: Int, scratchFloats: Int, ldaPad: Int = 0) {
         self.m = m; self.k = k; self.n = n; self.scratchFloats = scratchFloats
-        a = .allocate(capacity: m * k)
-        for i in 0..<(m * k) { a[i] = Float(i % 17) * 0.01 }
+        let lda = k + ldaPad
+        self.lda = lda
+        a = .allocate(capacity: m * lda)
+        for i in 0..<(m * lda) { a[i] = Float(i % 17) * 0.01 }
         packedCount = GemmLayout.packedCount(n: n, k: k)
         copies = cold ? max(1, (64 << 20) / (packedCount * 4)) : 1
         packed = .allocate(capacity: packedCount * copies)
@@ -265,7 +268,7 @@ final class GemmOperands {
     func args(_ blocking: GemmBlocking, copy: Int = 0) -> GemmArgs {
         let epilogue = residualEpilogue ? GemmEpilogue(bias: bias, scale: bias, addend: residual, ldAddend: n)
             : GemmEpilogue(bias: bias, activation: geluEpilogue ? .gelu : .none)
-        return GemmArgs(m: m, n: n, k: k, a: a, lda: k, b: packed + (copy % copies) * packedCount, c: c, ldc: n,
+        return GemmArgs(m: m, n: n, k: k, a: a, lda: lda, b: packed + (copy % copies) * packedCount, c: c, ldc: n,
                         epilogue: epilogue, blocking: blocking, scratch: scratch, scratchStride: scratchFloats)
     }
 }
@@ -335,6 +338,28 @@ if let threads = intOption("--threads") {
         }
         let g1 = flops / one / 1e9, g2 = flops / two / 1e9
         print("\(pad(m, 7)) \(pad(k, 5)) \(pad(n, 5)) \(fixed(g1, width: 10)) \(fixed(g2, width: 10)) \(fixed(g2 / (2 * g1), 3, width: 21))")
+    }
+    exit(0)
+}
+
+// --lda-ab: each shape with A's rows k floats apart and k + 16 apart (one
+// cache line more, as `Plan.rowStride` pads rows a multiple of 4 KiB
+// apart), one call each in turn; medians and the per-pair time ratio.
+if args.contains("--lda-ab") {
+    let (table, _) = variants.last!
+    let blocking = GemmBlocking.forCaches(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
+    for (m, k, n) in shapes {
+        let o0 = GemmOperands(m: m, k: k, n: n, scratchFloats: blocking.scratchFloats)
+        let o1 = GemmOperands(m: m, k: k, n: n, scratchFloats: blocking.scratchFloats, ldaPad: 16)
+        var t0s: [Double] = [], t1s: [Double] = [], ratios: [Double] = []
+        for r in 0..<60 {
+            var t = now(); table.gemm(o0.args(blocking, copy: r), 0, 1); let a = now() - t
+            t = now(); table.gemm(o1.args(blocking, copy: r), 0, 1); let b = now() - t
+            t0s.append(a); t1s.append(b); ratios.append(a / b)
+        }
+        t0s.sort(); t1s.sort(); ratios.sort()
+        let f = 2.0 * Double(m * n * k) / 1e9
+        print("\(m)x\(k)x\(n): lda=k med \(fixed(f / t0s[30])) best \(fixed(f / t0s[0])); lda=k+16 med \(fixed(f / t1s[30])) best \(fixed(f / t1s[0])) GFLOP/s; per-pair (k)/(k+16) time median \(fixed(ratios[30], 3))")
     }
     exit(0)
 }
