@@ -343,8 +343,9 @@ if let threads = intOption("--threads") {
 }
 
 // --lda-ab: each shape with A's rows k floats apart and k + 16 apart (one
-// cache line more, as `Plan.rowStride` pads rows a multiple of 4 KiB
-// apart), one call each in turn; medians and the per-pair time ratio.
+// cache line more: rows a multiple of 4 KiB apart put the tile's twelve
+// rows of A in one L1 set), one call each in turn; medians and the
+// per-pair time ratio (see docs/architecture.md, "Tried and dropped").
 if args.contains("--lda-ab") {
     let (table, _) = variants.last!
     let blocking = GemmBlocking.forCaches(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)

@@ -86,28 +86,6 @@ final class ModelParityTests: XCTestCase {
         }
     }
 
-    /// The MLP's hidden rows with a padded stride (as ViT-B's 3072-wide rows
-    /// get, `Plan.rowStride`): the same bits as unpadded, fp32 and int8,
-    /// GELU and SwiGLU, on every variant.
-    func testPaddedHiddenRowsGiveTheSameBits() throws {
-        for ref in try references() {
-            let model = try Model.load(path: fixturesDir + "/" + ref.fixture)
-            for (name, table) in kernelVariants() {
-                for precision in [Session.Precision.fp32, .int8] {
-                    var results: [[String: [Float]]] = []
-                    for pad in [false, true] {
-                        var o = Session.Options()
-                        o.batch = ref.batch; o.height = ref.height; o.width = ref.width; o.layers = [1]
-                        o.threads = 2; o.kernels = table; o.precision = precision; o.padEveryRow = pad
-                        results.append(try run(try Session(model: model, options: o), ref, rgb: false))
-                    }
-                    XCTAssertFalse(results[0].isEmpty)
-                    XCTAssertEqual(results[0], results[1], "\(ref.fixture) \(name) \(precision): padded rows differ")
-                }
-            }
-        }
-    }
-
     /// A batch with enough rows that GEMM threads split rows instead of
     /// columns: bit-identical for 1, 2 and 3 threads, and each image equal to
     /// the same image run alone (one K order whatever the split).

@@ -16,13 +16,9 @@ struct BlockBuilder {
     private var keep = false
     /// The int8 weights when the session runs its Linear layers in int8.
     let int8: QuantizedWeights?
-    /// Pad the MLP's hidden rows whatever their width (tests).
-    let padEveryRow: Bool
 
-    init(plan: Plan, spec: ModelSpec, rows: Int, stream: Plan.BufferID, int8: QuantizedWeights? = nil,
-         padEveryRow: Bool = false) {
+    init(plan: Plan, spec: ModelSpec, rows: Int, stream: Plan.BufferID, int8: QuantizedWeights? = nil) {
         self.plan = plan; self.spec = spec; self.rows = rows; self.stream = stream; self.int8 = int8
-        self.padEveryRow = padEveryRow
     }
 
     mutating func begin(block i: Int, keep: Bool) { block = i; self.keep = keep }
@@ -39,7 +35,7 @@ struct BlockBuilder {
     private mutating func linear(_ l: Plan.Linear, _ label: String, quantized: (QuantizedWeights.Block) -> Int8Weights) {
         guard let int8 else { plan.add(.linear(l), label); return }
         let q = plan.buffer("block\(block).\(label).int8", Int8Layout.activationFloats(m: rows, k: l.k))
-        plan.add(.quantize(src: l.src, dst: q, k: l.k, ld: l.lda ?? l.k), "quantize")
+        plan.add(.quantize(src: l.src, dst: q, k: l.k), "quantize")
         var onBytes = l
         onBytes.src = q
         plan.add(.linearInt8(onBytes, quantized(int8.blocks[block])), label + " int8")
@@ -62,23 +58,21 @@ struct BlockBuilder {
     /// The block's second branch; its result is the block's output.
     mutating func mlp(norm: NormWeights, fc1: LinearWeights, fc2: LinearWeights,
                       scale: UnsafePointer<Float>?, kind: MLP) {
-        let d = spec.hidden, f = spec.mlp, ldf = Plan.rowStride(f, always: padEveryRow)
-        let h = buffer("norm2", d), hidden = buffer("mlp", ldf)
+        let d = spec.hidden, f = spec.mlp
+        let h = buffer("norm2", d), hidden = buffer("mlp", f)
         let norm = int8?.blocks[block].norm2 ?? norm
         plan.add(.layerNorm(Plan.LayerNorm(src: stream, dst: h, weights: norm)), "layer norm")
         switch kind {
         case .gelu:
-            linear(Plan.Linear(src: h, dst: hidden, n: f, k: d, ldc: ldf, weights: fc1, activation: .gelu),
-                   "fc1 + GELU") { $0.fc1 }
+            linear(Plan.Linear(src: h, dst: hidden, n: f, k: d, weights: fc1, activation: .gelu), "fc1 + GELU") { $0.fc1 }
         case .swiglu:
             // One GEMM for gate and up ([gate | up] per row), then their product.
             let gateUp = buffer("gate_up", 2 * f)
             linear(Plan.Linear(src: h, dst: gateUp, n: 2 * f, k: d, weights: fc1), "gate + up") { $0.fc1 }
-            plan.add(.swiglu(src: gateUp, dst: hidden, ld: ldf), "SwiGLU")
+            plan.add(.swiglu(src: gateUp, dst: hidden), "SwiGLU")
         }
         let out = buffer("out", d, output: keep)
-        linear(Plan.Linear(src: hidden, dst: out, n: d, k: f, lda: ldf, weights: fc2, scale: scale, addend: stream),
-               "fc2") { $0.fc2 }
+        linear(Plan.Linear(src: hidden, dst: out, n: d, k: f, weights: fc2, scale: scale, addend: stream), "fc2") { $0.fc2 }
         stream = out
     }
 }

@@ -11,9 +11,6 @@ struct Plan {
         var src: BufferID
         let dst: BufferID
         let n: Int, k: Int
-        /// Row strides of src and dst in floats, when not k and n (see
-        /// `Plan.rowStride`).
-        var lda: Int? = nil, ldc: Int? = nil
         let weights: LinearWeights
         var activation: GemmEpilogue.Activation = .none
         var scale: UnsafePointer<Float>? = nil
@@ -42,17 +39,16 @@ struct Plan {
         case embed(input: BufferID, patches: BufferID, dst: BufferID)
         case layerNorm(LayerNorm)
         case linear(Linear)
-        /// Rows of src (k floats each, ld apart) quantized to bytes by rows into dst.
-        case quantize(src: BufferID, dst: BufferID, k: Int, ld: Int)
+        /// Rows of src ([rows, k] floats) quantized to bytes by rows into dst.
+        case quantize(src: BufferID, dst: BufferID, k: Int)
         /// The Linear in int8: src is the quantized buffer (`quantize`), the
         /// weights the layer's int8 copy; bias and epilogue as in fp32.
         case linearInt8(Linear, Int8Weights)
         case attention(qkv: BufferID, dst: BufferID)
         /// 2-D RoPE on the q and k of the patch tokens, in place (DINOv3).
         case rope(qkv: BufferID)
-        /// dst = silu(gate) ⊙ up, src holding [gate | up] per row (SwiGLU);
-        /// dst's rows ld floats apart.
-        case swiglu(src: BufferID, dst: BufferID, ld: Int)
+        /// dst = silu(gate) ⊙ up, src holding [gate | up] per row (SwiGLU).
+        case swiglu(src: BufferID, dst: BufferID)
         case head(Head)
 
         /// The buffers the op reads or writes.
@@ -62,11 +58,11 @@ struct Plan {
             case .embed(let i, let c, let d): return [i, c, d]
             case .layerNorm(let l): return [l.src, l.dst]
             case .linear(let l): return [l.src, l.dst] + (l.addend.map { [$0] } ?? [])
-            case .quantize(let s, let d, _, _): return [s, d]
+            case .quantize(let s, let d, _): return [s, d]
             case .linearInt8(let l, _): return [l.src, l.dst] + (l.addend.map { [$0] } ?? [])
             case .attention(let q, let d): return [q, d]
             case .rope(let q): return [q]
-            case .swiglu(let s, let d, _): return [s, d]
+            case .swiglu(let s, let d): return [s, d]
             case .head(let h): return [h.src, h.dst] + (h.addend.map { [$0] } ?? [])
             }
         }
@@ -101,20 +97,6 @@ struct Plan {
     mutating func add(_ op: Op, _ label: String) {
         ops.append(op)
         labels.append(label)
-    }
-
-    /// The row stride, in floats, for a buffer of rows `width` floats wide
-    /// that a GEMM reads as its A operand: one cache line more when the rows
-    /// would be a multiple of 4 KiB apart. The micro-kernel reads twelve
-    /// rows of A at once; 4 KiB apart, all twelve fall in one set of L1
-    /// (64 sets of 64-byte lines) and evict each other. ViT-B's fc2 reads
-    /// its 3072-wide input so: `tessera-gemm-bench --lda-ab`, 197 and 577
-    /// rows × 3072 × 768, Xeon, per-pair medians 1.012–1.087 faster padded
-    /// (neutral at 768 and 1536 wide, which spread over 4 and 2 sets);
-    /// whole ViT-B/16 runs 1.4–3.5 % faster (interleaved per-pair medians,
-    /// one and two threads, 224 and 384). The same bits either way.
-    static func rowStride(_ width: Int, always: Bool = false) -> Int {
-        width % 1024 == 0 || always ? width + 16 : width
     }
 
     mutating func buffer(_ name: String, _ floats: Int, output: Bool = false) -> BufferID {
@@ -161,8 +143,7 @@ struct Plan {
     /// With `int8`, every block's qkv, proj, fc1 and fc2 run in int8 on
     /// activations quantized by rows just before each.
     static func build(spec s: ModelSpec, weights w: ModelWeights, batch: Int, gridH: Int, gridW: Int,
-                      outputs: OutputRequest, scratchFloats: Int, int8: QuantizedWeights? = nil,
-                      padEveryRow: Bool = false) -> Plan {
+                      outputs: OutputRequest, scratchFloats: Int, int8: QuantizedWeights? = nil) -> Plan {
         var p = Plan()
         let d = s.hidden
         let tokens = s.prefixTokens + gridH * gridW
@@ -179,7 +160,7 @@ struct Plan {
         p.add(.normalize(dst: p.input), "normalize")
         p.add(.embed(input: p.input, patches: patches, dst: embedded), "patch embed")
         p.blocksRun = (outputs.lastBlock(of: s) ?? -1) + 1
-        var b = BlockBuilder(plan: p, spec: s, rows: rows, stream: embedded, int8: int8, padEveryRow: padEveryRow)
+        var b = BlockBuilder(plan: p, spec: s, rows: rows, stream: embedded, int8: int8)
         for i in 0..<p.blocksRun {
             b.begin(block: i, keep: outputs.layers.contains(i))
             s.family.definition.block(&b, w.blocks[i], s)

@@ -58,9 +58,6 @@ final class Session {
         /// shapes built for AVX2).
         var kernels: KernelTable? = nil
         var precision = Precision.fp32
-        /// Tests: give the MLP's hidden rows a padded stride whatever their
-        /// width (`Plan.rowStride`), so that small fixtures run that path.
-        var padEveryRow = false
     }
 
     enum Precision: String {
@@ -128,8 +125,7 @@ final class Session {
         }
         int8RowBlock = max(Int8Tile.rowQuantum, Machine.caches.l2 / 2 / Int8Layout.rowBytes(max(s.hidden, s.mlp)))
         let plan = Plan.build(spec: s, weights: model.weights, batch: batch, gridH: gridH, gridW: gridW,
-                              outputs: request, scratchFloats: scratchStride * threads, int8: quantized,
-                              padEveryRow: o.padEveryRow)
+                              outputs: request, scratchFloats: scratchStride * threads, int8: quantized)
         let arenaBytes = plan.arenaFloats * 4
         if o.maxArenaBytes > 0 && arenaBytes > o.maxArenaBytes {
             throw TesseraError.outOfMemory("the session needs a \(arenaBytes)-byte arena; max_arena_bytes is \(o.maxArenaBytes)")
@@ -259,12 +255,11 @@ final class Session {
                     j.pointee.table.layerNorm(j.pointee.args, t, n)
                 }
             case .linear(let l):
-                gemm(m: rows, n: l.n, k: l.k, a: s.pointer(l.src), lda: l.lda ?? l.k, b: l.weights.packed, c: s.pointer(l.dst),
-                     ldc: l.ldc ?? l.n,
+                gemm(m: rows, n: l.n, k: l.k, a: s.pointer(l.src), lda: l.k, b: l.weights.packed, c: s.pointer(l.dst), ldc: l.n,
                      epilogue: epilogue(l))
-            case .quantize(let src, let dst, let k, let ld):
+            case .quantize(let src, let dst, let k):
                 var job = KernelJob(table: s.table,
-                                    args: QuantizeArgs(x: s.pointer(src), ldx: ld, rows: rows, k: k,
+                                    args: QuantizeArgs(x: s.pointer(src), ldx: k, rows: rows, k: k,
                                                        levels: s.int8Tile!.levels, buffer: s.pointer(dst)))
                 s.pool.run(&job) { ctx, t, n in
                     let j = ctx.assumingMemoryBound(to: KernelJob<QuantizeArgs>.self)
@@ -273,7 +268,7 @@ final class Session {
             case .linearInt8(let l, let weights):
                 var job = KernelJob(table: s.table,
                                     args: Int8GemmArgs(m: rows, n: l.n, k: l.k, a: s.pointer(l.src), b: weights, tile: s.int8Tile!,
-                                                       c: s.pointer(l.dst), ldc: l.ldc ?? l.n, epilogue: epilogue(l),
+                                                       c: s.pointer(l.dst), ldc: l.n, epilogue: epilogue(l),
                                                        rowBlock: s.int8RowBlock, scratch: s.pointer(s.plan.scratch),
                                                        scratchStride: s.scratchStride, counter: s.freshCounter()))
                 s.pool.run(&job) { ctx, t, n in
@@ -301,9 +296,9 @@ final class Session {
                     let j = ctx.assumingMemoryBound(to: KernelJob<RopeArgs>.self)
                     j.pointee.table.rope(j.pointee.args, t, n)
                 }
-            case .swiglu(let src, let dst, let ld):
+            case .swiglu(let src, let dst):
                 var job = KernelJob(table: s.table,
-                                    args: SwiGLUArgs(x: s.pointer(src), ldx: 2 * sp.mlp, y: s.pointer(dst), ldy: ld,
+                                    args: SwiGLUArgs(x: s.pointer(src), ldx: 2 * sp.mlp, y: s.pointer(dst), ldy: sp.mlp,
                                                      rows: rows, n: sp.mlp))
                 s.pool.run(&job) { ctx, t, n in
                     let j = ctx.assumingMemoryBound(to: KernelJob<SwiGLUArgs>.self)
