@@ -33,6 +33,7 @@ import datetime
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -40,6 +41,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import run  # noqa: E402
+import worker  # noqa: E402
 
 FP32_PEERS = ("onnxruntime", "openvino", "torch")
 LABEL = {"tessera": "Tessera", "tessera-int8": "Tessera int8", "onnxruntime": "ONNX Runtime",
@@ -48,7 +51,6 @@ LABEL = {"tessera": "Tessera", "tessera-int8": "Tessera int8", "onnxruntime": "O
 
 def callables(key: str, threads: int, batch: int) -> dict:
     """Each runtime's one-batch call on the row's model and input."""
-    import worker
     from make_models import model_dir
     d = model_dir(key)
     res = int(key.split("@")[1])
@@ -113,31 +115,37 @@ def one_row(key: str, threads: int, batch: int, seconds: float, min_rounds: int,
     return {"key": key, "threads": threads, "batch": batch, "rounds": r, "ms": ms}
 
 
-def median(xs):
-    s = sorted(xs)
-    n = len(s)
-    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
-
-
-def pct(xs, q):
-    s = sorted(xs)
-    return s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))]
-
-
 def summarize(row: dict) -> dict:
     """Per runtime median and p10 ms; per pair the median of the per-round
     ratios (peer / Tessera) and the share of rounds Tessera was faster."""
     ms = row["ms"]
-    out = {"runtimes": {n: {"median_ms": median(v), "p10_ms": pct(v, 0.1)} for n, v in ms.items()}, "pairs": {}}
+    out = {"runtimes": {n: {"median_ms": statistics.median(v), "p10_ms": run.percentile(v, 0.1)}
+                        for n, v in ms.items()}, "pairs": {}}
     pairs = [(p, "tessera") for p in FP32_PEERS if p in ms]
     if "ort-int8" in ms and "tessera-int8" in ms:
         pairs.append(("ort-int8", "tessera-int8"))
     for peer, ref in pairs:
         ratios = [a / b for a, b in zip(ms[peer], ms[ref])]
-        out["pairs"][peer] = {"against": ref, "median_ratio": median(ratios),
-                              "p10_ratio": pct(ratios, 0.1), "p90_ratio": pct(ratios, 0.9),
+        out["pairs"][peer] = {"against": ref, "median_ratio": statistics.median(ratios),
+                              "p10_ratio": run.percentile(ratios, 0.1), "p90_ratio": run.percentile(ratios, 0.9),
                               "tessera_faster": sum(r > 1 for r in ratios) / len(ratios)}
     return out
+
+
+def table_line(name: str, rounds: int, s: dict) -> str:
+    """One row of the results table from `summarize`'s output."""
+    rt, pr = s["runtimes"], s["pairs"]
+
+    def ratio(peer):
+        x = pr.get(peer)
+        return f"{x['median_ratio']:.2f}× ({x['p10_ratio']:.2f}–{x['p90_ratio']:.2f})" if x else "–"
+    fastest = min((rt[n]["median_ms"], n) for n in FP32_PEERS if n in rt)[1]
+    t8 = rt.get("tessera-int8")
+    t8_cell = f"{t8['median_ms']:.1f} ({t8['p10_ms']:.1f})" if t8 else "–"
+    return (f"| `{name}` | {rounds} | {rt['tessera']['median_ms']:.1f} ({rt['tessera']['p10_ms']:.1f}) "
+            f"| {ratio('onnxruntime')} | {ratio('openvino')} | {ratio('torch')} "
+            f"| {pr[fastest]['median_ratio']:.2f}× ({LABEL[fastest]}) "
+            f"| {t8_cell} | {ratio('ort-int8')} |")
 
 
 def main() -> int:
@@ -151,10 +159,15 @@ def main() -> int:
     a = ap.parse_args()
     if a.one:
         key, threads, batch = a.one[0], int(a.one[1]), int(a.one[2])
+        # Before PyTorch is imported: its OpenMP pool sized to the row, and
+        # told to sleep at once after each call, where by default its
+        # threads spin for up to 200 ms on the cores the next runtime runs on.
+        worker.set_thread_env(threads)
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        os.environ["KMP_BLOCKTIME"] = "0"
         print(json.dumps(one_row(key, threads, batch, a.seconds, a.min_rounds, a.gap_ms)))
         return 0
 
-    import run
     rows = [r for r in run.ROWS
             if not a.rows or any(s in run.row_name(*r) for s in a.rows.split(","))]
     env = dict(os.environ)
@@ -175,35 +188,17 @@ def main() -> int:
     for key, threads, batch in rows:
         name = run.row_name(key, threads, batch)
         run.log(f"{name}: {a.seconds:.0f} s of paired rounds")
-        env_row = dict(env)
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            env_row[var] = str(threads)
-        # PyTorch's OpenMP threads otherwise spin for up to 200 ms after
-        # each call, on the cores the next runtime then runs on.
-        env_row["OMP_WAIT_POLICY"] = "PASSIVE"
-        env_row["KMP_BLOCKTIME"] = "0"
         p = subprocess.run([sys.executable, __file__, "--one", key, str(threads), str(batch),
                             "--seconds", str(a.seconds), "--min-rounds", str(a.min_rounds),
                             "--gap-ms", str(a.gap_ms)],
-                           env=env_row, capture_output=True, text=True)
+                           env=env, capture_output=True, text=True)
         if p.returncode != 0:
             run.log(f"{name}: failed: {p.stderr.strip()[-500:]}")
             continue
         row = json.loads(p.stdout.strip().splitlines()[-1])
         s = summarize(row)
         results[name] = {**row, **s}
-        rt, pr = s["runtimes"], s["pairs"]
-
-        def ratio(peer):
-            x = pr.get(peer)
-            return f"{x['median_ratio']:.2f}× ({x['p10_ratio']:.2f}–{x['p90_ratio']:.2f})" if x else "–"
-        fastest = min((rt[n]["median_ms"], n) for n in FP32_PEERS if n in rt)[1]
-        t8 = rt.get("tessera-int8")
-        t8_cell = f"{t8['median_ms']:.1f} ({t8['p10_ms']:.1f})" if t8 else "–"
-        lines.append(f"| `{name}` | {row['rounds']} | {rt['tessera']['median_ms']:.1f} ({rt['tessera']['p10_ms']:.1f}) "
-                     f"| {ratio('onnxruntime')} | {ratio('openvino')} | {ratio('torch')} "
-                     f"| {pr[fastest]['median_ratio']:.2f}× ({LABEL[fastest]}) "
-                     f"| {t8_cell} | {ratio('ort-int8')} |")
+        lines.append(table_line(name, row["rounds"], s))
         run.log(lines[-1])
     lines += ["", "The fastest peer is the one with the lowest median ms in the row; its column is the paired "
               "ratio against it. Absolute ms move with the host's phases; the paired ratios much less."]
