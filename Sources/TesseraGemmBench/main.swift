@@ -342,25 +342,27 @@ if let threads = intOption("--threads") {
     exit(0)
 }
 
-// --lda-ab: each shape with A's rows k floats apart and k + 16 apart (one
+// --lda-ab [--rounds R]: each shape with A's rows k floats apart and k + 16 apart (one
 // cache line more: rows a multiple of 4 KiB apart put the tile's twelve
 // rows of A in one L1 set), one call each in turn; medians and the
 // per-pair time ratio (see docs/architecture.md, "Tried and dropped").
 if args.contains("--lda-ab") {
+    let rounds = max(1, intOption("--rounds") ?? 60)
     let (table, _) = variants.last!
     let blocking = GemmBlocking.forCaches(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
     for (m, k, n) in shapes {
         let o0 = GemmOperands(m: m, k: k, n: n, scratchFloats: blocking.scratchFloats)
         let o1 = GemmOperands(m: m, k: k, n: n, scratchFloats: blocking.scratchFloats, ldaPad: 16)
         var t0s: [Double] = [], t1s: [Double] = [], ratios: [Double] = []
-        for r in 0..<60 {
+        for r in 0..<rounds {
             var t = now(); table.gemm(o0.args(blocking, copy: r), 0, 1); let a = now() - t
             t = now(); table.gemm(o1.args(blocking, copy: r), 0, 1); let b = now() - t
             t0s.append(a); t1s.append(b); ratios.append(a / b)
         }
         t0s.sort(); t1s.sort(); ratios.sort()
         let f = 2.0 * Double(m * n * k) / 1e9
-        print("\(m)x\(k)x\(n): lda=k med \(fixed(f / t0s[30])) best \(fixed(f / t0s[0])); lda=k+16 med \(fixed(f / t1s[30])) best \(fixed(f / t1s[0])) GFLOP/s; per-pair (k)/(k+16) time median \(fixed(ratios[30], 3))")
+        let mid = rounds / 2
+        print("\(m)x\(k)x\(n): lda=k med \(fixed(f / t0s[mid])) best \(fixed(f / t0s[0])); lda=k+16 med \(fixed(f / t1s[mid])) best \(fixed(f / t1s[0])) GFLOP/s; per-pair (k)/(k+16) time median \(fixed(ratios[mid], 3))")
     }
     exit(0)
 }
