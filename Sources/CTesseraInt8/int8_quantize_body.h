@@ -1,6 +1,10 @@
 /* The body of a row quantizer, included once per CPU feature after
- * defining QUANT_FN, QUANT_ATTR, W (floats per vector), VF (float vector),
- * VB (a vector of bytes), VLOAD(p), VSET1(x), VMIN, VMAX, VMUL, VADD,
+ * defining QUANT_FN, QUANT_PARAMS, QUANT_ROTATE, QUANT_ATTR, W (floats per
+ * vector), VF (float vector), VB (a vector of bytes), VLOAD(p), VSTOREF(p,
+ * v), VSET1(x), VMIN, VMAX, VMUL, VADD, VSUB, VSETSIGNS(h) (+1 in the lanes
+ * whose bit h is clear, -1 where it is set), VSWAP(v, h) (lane i gets lane
+ * i ^ h, for h < W), VSIGNADD(v, s, u) (v * s + u, s = +-1: a fused
+ * multiply-add where there is one, the same sum either way),
  * VHMIN(v), VHMAX(v) (lane reductions), VBYTES(v) (round to nearest even,
  * each lane's integer, 0...levels, as a byte: W bytes in a VB), and
  * VSTORE4(p, b0, b1, b2, b3) (the W bytes of four consecutive rows of a
@@ -8,6 +12,57 @@
  * bytes, each next group 48 bytes on); it undefines them at its end. Every
  * operation is exact or rounded the same way in each version, so all write
  * the same bytes. */
+
+/* Rotates a row in place: each `block` floats (a power of two, at least W;
+ * k a multiple of it) times the first `block` rotation signs, then their
+ * Walsh-Hadamard transform (unnormalized): butterflies x_i, x_{i+h} ->
+ * x_i + x_{i+h}, x_i - x_{i+h} for h = block/2 down to 1. Pairs at least W apart are whole vectors; closer ones are
+ * lanes of one vector, y = swap(v) + signs * v, which is the same sum or
+ * difference (a product by +-1 is exact): every version writes the same
+ * floats. */
+QUANT_ATTR static inline VF QUANT_LANES(VF v) {
+#if W >= 16
+    v = VSIGNADD(v, VSETSIGNS(8), VSWAP(v, 8));
+#endif
+#if W >= 8
+    v = VSIGNADD(v, VSETSIGNS(4), VSWAP(v, 4));
+#endif
+    v = VSIGNADD(v, VSETSIGNS(2), VSWAP(v, 2));
+    return VSIGNADD(v, VSETSIGNS(1), VSWAP(v, 1));
+}
+
+QUANT_ATTR static void QUANT_ROTATE(float *x, ptrdiff_t k, ptrdiff_t block) {
+    if (block == 128) {
+        /* The usual block, held in registers from load to store. */
+        enum { N = 128 / W };
+        for (ptrdiff_t b = 0; b < k; b += 128) {
+            float *p = x + b;
+            VF v[N];
+            for (int i = 0; i < N; i++) v[i] = VMUL(VLOAD(p + i * W), VLOAD(rotation_signs + i * W));
+            for (int h = N / 2; h >= 1; h /= 2)
+                for (int j = 0; j < N; j += 2 * h)
+                    for (int i = j; i < j + h; i++) {
+                        VF u = v[i], w = v[i + h];
+                        v[i] = VADD(u, w);
+                        v[i + h] = VSUB(u, w);
+                    }
+            for (int i = 0; i < N; i++) VSTOREF(p + i * W, QUANT_LANES(v[i]));
+        }
+        return;
+    }
+    for (ptrdiff_t b = 0; b < k; b += block) {
+        float *p = x + b;
+        for (ptrdiff_t i = 0; i < block; i += W) VSTOREF(p + i, VMUL(VLOAD(p + i), VLOAD(rotation_signs + i)));
+        for (ptrdiff_t h = block / 2; h >= W; h /= 2)
+            for (ptrdiff_t j = 0; j < block; j += 2 * h)
+                for (ptrdiff_t i = j; i < j + h; i += W) {
+                    VF u = VLOAD(p + i), v = VLOAD(p + i + h);
+                    VSTOREF(p + i, VADD(u, v));
+                    VSTOREF(p + i + h, VSUB(u, v));
+                }
+        for (ptrdiff_t i = 0; i < block; i += W) VSTOREF(p + i, QUANT_LANES(VLOAD(p + i)));
+    }
+}
 
 /* One row's scale and zero point: scale = (max - min) / levels over the row
  * with 0 included (1 for a row of zeros), zero = round(-min / scale). */
@@ -26,13 +81,14 @@ QUANT_ATTR static inline void QUANT_PARAMS(const float *x, ptrdiff_t k, float le
     *zero = (int32_t)*z;
 }
 
-QUANT_ATTR void QUANT_FN(const float *x, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t kpad,
-                         float levels, uint8_t *q, float *scale, int32_t *zero) {
+QUANT_ATTR void QUANT_FN(float *x, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t kpad,
+                         ptrdiff_t rotation, float levels, uint8_t *q, float *scale, int32_t *zero) {
     const float *xr[4];
     float inv[4], z[4];
     for (int r = 0; r < 4; r++) {
         if (r < rows) {
             xr[r] = x + r * ldx;
+            if (rotation) QUANT_ROTATE(x + r * ldx, k, rotation);
             QUANT_PARAMS(xr[r], k, levels, &inv[r], &z[r], &scale[r], &zero[r]);
         } else {
             /* A row past the matrix: row 0's values times 0 plus 0, clamped
@@ -65,11 +121,18 @@ QUANT_ATTR void QUANT_FN(const float *x, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_
 /* The parameters are the includer's to define again for the next version. */
 #undef QUANT_FN
 #undef QUANT_PARAMS
+#undef QUANT_ROTATE
+#undef QUANT_LANES
 #undef QUANT_ATTR
 #undef W
 #undef VF
 #undef VB
 #undef VLOAD
+#undef VSTOREF
+#undef VSUB
+#undef VSETSIGNS
+#undef VSWAP
+#undef VSIGNADD
 #undef VSET1
 #undef VMIN
 #undef VMAX

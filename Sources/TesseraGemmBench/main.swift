@@ -147,7 +147,8 @@ if args.contains("--int8") {
                 for i in 0..<(m * k) { x[i] = Float(i % 17) * 0.01 - 0.05 }
                 let qa = UnsafeMutableRawPointer.allocate(byteCount: 4 * Int8Layout.activationFloats(m: m, k: k), alignment: 64)
                     .bindMemory(to: Float.self, capacity: Int8Layout.activationFloats(m: m, k: k))
-                let q = QuantizeArgs(x: x, ldx: k, rows: m, k: k, levels: tile.levels, buffer: qa)
+                let q = QuantizeArgs(x: x, ldx: k, rows: m, k: k, levels: tile.levels,
+                                     rotation: Int8Rotation.block(k: k), buffer: qa)
                 table.quantizeRows(q, 0, 1)
                 var qbest = Double.infinity
                 for _ in 0..<5 { let t0 = now(); table.quantizeRows(q, 0, 1); qbest = min(qbest, now() - t0) }

@@ -98,6 +98,39 @@ public enum Int8Layout {
     }
 }
 
+/// The rotation that comes before int8 quantization: fixed signs, then the
+/// Walsh-Hadamard transform, of each block of a row's k values (QuaRot's
+/// randomized Hadamard rotation; no calibration data). Activations are quantized per token and weights per
+/// output channel, so one large channel (DINOv2's LayerNorms and MLPs have
+/// them) costs every other channel of its row its levels; rotated, the
+/// large values are spread over the whole block and each row's range
+/// shrinks. The product is unchanged: H·H = block·I and D·D = I, so W·x =
+/// (W·D·H / block)·(H·D·x), D the signs (`tessera_i8_rotation_signs`, a
+/// fixed ±1 pattern); the weights are rotated once, the activations as
+/// they are quantized (`QuantizeArgs.rotation`).
+public enum Int8Rotation {
+    /// The block for rows of k values: the largest power of two up to 128
+    /// that divides k; 0 (no rotation) below 16, the widest vector.
+    @inlinable
+    public static func block(k: Int) -> Int {
+        guard k > 0 else { return 0 }
+        let b = min(128, k & -k)
+        return b >= 16 ? b : 0
+    }
+
+    /// The 128 signs (±1) each block's values are multiplied by first.
+    public static var signs: UnsafePointer<Float> { tessera_i8_rotation_signs()! }
+
+    /// Rotates `rows` rows of k values (contiguous) in place, k a multiple
+    /// of `block`: each block times the signs, then its Walsh-Hadamard
+    /// transform (unnormalized), to the same floats as every quantizer.
+    public static func rotate(_ x: UnsafeMutablePointer<Float>, rows: Int = 1, k: Int, block: Int) {
+        guard block > 0 else { return }
+        precondition(block >= 16 && block & (block - 1) == 0 && k % block == 0, "rotation block \(block) for k = \(k)")
+        tessera_i8_rotate_rows(x, rows, k, block)
+    }
+}
+
 /// A quantized Linear weight, as the int8 GEMM takes it.
 public struct Int8Weights {
     public let packed: UnsafePointer<Int8>
@@ -110,17 +143,23 @@ public struct Int8Weights {
 
 /// Rows of activations to quantize (see `Int8Layout`): x [rows, k] →
 /// `buffer` (scales, zero points, then bytes for `paddedRows(rows)` rows;
-/// padding rows are zero).
+/// padding rows are zero). With `rotation` (`Int8Rotation.block(k:)`, or 0),
+/// x's rows are rotated in place first: they must be the layer's own.
 public struct QuantizeArgs {
-    public var x: UnsafePointer<Float>
+    public var x: UnsafeMutablePointer<Float>
     public var ldx: Int
     public var rows: Int
     public var k: Int
     public var levels: Int
+    public var rotation: Int
     public var buffer: UnsafeMutablePointer<Float>
 
-    public init(x: UnsafePointer<Float>, ldx: Int, rows: Int, k: Int, levels: Int, buffer: UnsafeMutablePointer<Float>) {
-        self.x = x; self.ldx = ldx; self.rows = rows; self.k = k; self.levels = levels; self.buffer = buffer
+    public init(x: UnsafeMutablePointer<Float>, ldx: Int, rows: Int, k: Int, levels: Int, rotation: Int = 0,
+                buffer: UnsafeMutablePointer<Float>) {
+        precondition(rotation == 0 || (rotation >= 16 && rotation & (rotation - 1) == 0 && k % rotation == 0),
+                     "rotation block \(rotation) for k = \(k)")
+        self.x = x; self.ldx = ldx; self.rows = rows; self.k = k; self.levels = levels; self.rotation = rotation
+        self.buffer = buffer
     }
 }
 

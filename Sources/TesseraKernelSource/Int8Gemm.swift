@@ -11,7 +11,7 @@ func quantizeRowsPart(_ q: QuantizeArgs, thread t: Int, of nt: Int) {
         // A group past the matrix (padding rows only) gets zero bytes; its
         // pointer stays on row 0, which the quantizer then reads times 0.
         let r = 4 * g, rows = max(0, min(4, q.rows - r))
-        variantQuantizeRows(q.x + (rows > 0 ? r * q.ldx : 0), q.ldx, rows, q.k, out.rowBytes, Float(q.levels),
+        variantQuantizeRows(q.x + (rows > 0 ? r * q.ldx : 0), q.ldx, rows, q.k, out.rowBytes, q.rotation, Float(q.levels),
                             out.row(r), out.scales + r, out.zeros + r)
         for p in rows..<4 { out.scales[r + p] = 0; out.zeros[r + p] = 0 }
     }

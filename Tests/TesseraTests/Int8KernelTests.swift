@@ -56,7 +56,8 @@ final class Int8KernelTests: XCTestCase {
     /// Quantizes x [m, k] with the variant's quantizer on `threads` threads.
     func quantize(_ table: KernelTable, _ x: [Float], m: Int, k: Int, levels: Int, threads: Int) -> [Float] {
         var buf = [Float](repeating: .nan, count: Int8Layout.activationFloats(m: m, k: k))
-        x.withUnsafeBufferPointer { xp in buf.withUnsafeMutableBufferPointer { bp in
+        var rows = x
+        rows.withUnsafeMutableBufferPointer { xp in buf.withUnsafeMutableBufferPointer { bp in
             let q = QuantizeArgs(x: xp.baseAddress!, ldx: k, rows: m, k: k, levels: levels, buffer: bp.baseAddress!)
             for t in 0..<threads { table.quantizeRows(q, t, threads) }
         }}

@@ -47,17 +47,28 @@ TESSERA_INT8_HIDDEN void tessera_i8_tile_portable_4x8(ptrdiff_t, const uint8_t *
  * each on its own: scale = (max - min) / levels over the row with 0
  * included (1 for a row of zeros), zero = round(-min / scale), q =
  * clamp(round(x / scale) + zero, 0, levels), rounded to nearest even.
+ * With `rotation` (0, or a power of two from 16 that divides k), each row
+ * is first rotated in place: each `rotation` floats times the rotation
+ * signs, then their unnormalized Walsh-Hadamard transform, which spreads a
+ * few large channels over all of them (the weights that read the row are
+ * rotated to match).
  * Bytes go to four consecutive rows of a 12-row panel (the first a multiple
  * of 4): `q` points at the first row's first 4 bytes, each next 4 k 48 bytes
  * on; bytes k..<kpad (kpad a multiple of 4), and every byte of the rows
  * past `rows`, are set to 0. scale and zero get `rows` entries. Four rows
  * at a time so that each group's 16 bytes are one store. The three
- * versions write the same bytes. */
-typedef void (*tessera_i8_quantize_fn)(const float *x, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t kpad,
-                                       float levels, uint8_t *q, float *scale, int32_t *zero);
-TESSERA_INT8_HIDDEN void tessera_i8_quantize_rows_avx512(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
-TESSERA_INT8_HIDDEN void tessera_i8_quantize_rows_avx2(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
-TESSERA_INT8_HIDDEN void tessera_i8_quantize_rows_sse2(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
+ * versions write the same floats and bytes. */
+typedef void (*tessera_i8_quantize_fn)(float *x, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t kpad,
+                                       ptrdiff_t rotation, float levels, uint8_t *q, float *scale, int32_t *zero);
+TESSERA_INT8_HIDDEN void tessera_i8_quantize_rows_avx512(float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
+TESSERA_INT8_HIDDEN void tessera_i8_quantize_rows_avx2(float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
+TESSERA_INT8_HIDDEN void tessera_i8_quantize_rows_sse2(float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, float, uint8_t *, float *, int32_t *);
+
+/* The rotation's 128 signs (+1 or -1). */
+TESSERA_INT8_HIDDEN const float *tessera_i8_rotation_signs(void);
+/* Rotates `rows` rows of k floats (contiguous) in place as the quantizers
+ * do (`rotation` = block), with the same floats: for the weights' side. */
+TESSERA_INT8_HIDDEN void tessera_i8_rotate_rows(float *x, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t block);
 
 /* Peak probes: `iterations` rounds of 12 independent dot-product
  * instructions (VDOT of the tile of the same feature), for the benchmark's

@@ -63,7 +63,7 @@ final class Model {
             let items = Dictionary(uniqueKeysWithValues: deferred.map { ($0.key, $0) })
             let file = packed ? nil : try reopen()
             var scratch: AlignedBuffer? = nil
-            let q = try QuantizedWeights(spec: spec, norms: weights.blocks.map { ($0.norm1, $0.norm2) }) { key, n, k, body in
+            let q = try QuantizedWeights(spec: spec) { key, n, k, body in
                 let w = try Model.scratch(&scratch, n * k)
                 if let file, let item = items[key] {
                     Model.assemble(item, from: file, into: w)
@@ -74,7 +74,7 @@ final class Model {
                         for kk in 0..<k { w[c * k + kk] = src[GemmLayout.columnOffset(c, depth: k) + kk * GemmLayout.panelWidth] }
                     }
                 }
-                body(UnsafePointer(w))
+                body(w)
             }
             made = q
             return q

@@ -45,8 +45,6 @@ struct BlockBuilder {
                             scale: UnsafePointer<Float>?, rope: Bool) {
         let d = spec.hidden
         let h = buffer("norm1", d), q = buffer("qkv", 3 * d), a = buffer("attention", d), out = buffer("residual", d)
-        // int8: the norm that matches qkv's smoothed columns (`InputSmoothing`).
-        let norm = int8?.blocks[block].norm1 ?? norm
         plan.add(.layerNorm(Plan.LayerNorm(src: stream, dst: h, weights: norm)), "layer norm")
         linear(Plan.Linear(src: h, dst: q, n: 3 * d, k: d, weights: qkv), "qkv") { $0.qkv }
         if rope { plan.add(.rope(qkv: q), "rope") }
@@ -60,7 +58,6 @@ struct BlockBuilder {
                       scale: UnsafePointer<Float>?, kind: MLP) {
         let d = spec.hidden, f = spec.mlp
         let h = buffer("norm2", d), hidden = buffer("mlp", f)
-        let norm = int8?.blocks[block].norm2 ?? norm
         plan.add(.layerNorm(Plan.LayerNorm(src: stream, dst: h, weights: norm)), "layer norm")
         switch kind {
         case .gelu:

@@ -260,7 +260,8 @@ final class Session {
             case .quantize(let src, let dst, let k):
                 var job = KernelJob(table: s.table,
                                     args: QuantizeArgs(x: s.pointer(src), ldx: k, rows: rows, k: k,
-                                                       levels: s.int8Tile!.levels, buffer: s.pointer(dst)))
+                                                       levels: s.int8Tile!.levels, rotation: Int8Rotation.block(k: k),
+                                                       buffer: s.pointer(dst)))
                 s.pool.run(&job) { ctx, t, n in
                     let j = ctx.assumingMemoryBound(to: KernelJob<QuantizeArgs>.self)
                     j.pointee.table.quantizeRows(j.pointee.args, t, n)

@@ -292,7 +292,7 @@ class Model:
         ``max_arena_bytes``: 0 for no cap; otherwise creation fails beyond it.
         ``precision``: "fp32" (the default) or "int8": every block's qkv,
         proj, fc1 and fc2 in int8 (weights per channel, made once per model;
-        activations per token; qkv's and fc1's inputs smoothed per channel),
+        activations per token; both rotated per 128 channels first),
         the rest in fp32. ``session.info.int8_kernel``
         names the kernel the CPU runs.
         """
