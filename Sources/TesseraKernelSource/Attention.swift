@@ -38,6 +38,13 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
     let inverse = base + layout.inverse
     let kc = max(1, a.blocking.kc)
     let plain = GemmEpilogue()
+    // One k step per pass for the 12-row tile: inlined here with four per
+    // pass, its 24 accumulators and the steps' B vectors outgrew the 32
+    // registers and the compiler spilled accumulators in the inner loop
+    // (Xeon, `tessera-gemm-bench --attention`, interleaved, fastest of each
+    // run: avx512 attention 6-10 % faster at 197-1370 tokens, the same
+    // bits); the 6-row tile keeps four (one step per pass: 0-3 % slower).
+    let steps = mr > 6 ? 1 : 4
     let blocksPerHead = (T + block - 1) / block
     var units = WorkUnits(pairs * blocksPerHead, counter: a.counter, thread: t, of: nt)
     var gathered = -1
@@ -92,7 +99,7 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
             while c0 < cols {
                 K.run(kc: dh, a: keys + k0 * dh, aRow: dh, aStep: 1, b: queries + c0, bNext: w, ldb: block,
                       c: scores + k0 * block + c0, ldc: block, rows: mr, cols: nr, first: true, last: true,
-                      epilogue: plain, row: 0, col: 0)
+                      epilogue: plain, row: 0, col: 0, stepsPerPass: steps)
                 c0 += nr
             }
             // The columns' running maxima over these keys, while their
@@ -125,7 +132,7 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
                     K.run(kc: depth, a: scores + k0 * block + j0, aRow: 1, aStep: block,
                           b: vp + k0 * ldv, bNext: w, ldb: ldv,
                           c: out + j0 * a.ldo + d0, ldc: a.ldo, rows: min(mr, nq - j0), cols: min(nr, dh - d0),
-                          first: k0 == 0, last: k0 + depth == T, epilogue: plain, row: 0, col: 0)
+                          first: k0 == 0, last: k0 + depth == T, epilogue: plain, row: 0, col: 0, stepsPerPass: steps)
                     k0 += depth
                 }
                 d0 += nr

@@ -99,12 +99,12 @@ func gemmBlock<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, rows: Range<Int>, b
                             Kernel6x2<K.V>.run(kc: kc, a: a, aRow: aRow, aStep: aStep, b: bp, bNext: bNext, ldb: pw,
                                                c: g.c + row * g.ldc + col, ldc: g.ldc,
                                                rows: rowsHere, cols: cols, first: first, last: last,
-                                               epilogue: g.epilogue, row: row, col: col)
+                                               epilogue: g.epilogue, row: row, col: col, stepsPerPass: 4)
                         } else {
                             K.run(kc: kc, a: a, aRow: aRow, aStep: aStep, b: bp, bNext: bNext, ldb: pw,
                                   c: g.c + row * g.ldc + col, ldc: g.ldc,
                                   rows: rowsHere, cols: cols, first: first, last: last,
-                                  epilogue: g.epilogue, row: row, col: col)
+                                  epilogue: g.epilogue, row: row, col: col, stepsPerPass: 4)
                         }
                         i += mr
                     }

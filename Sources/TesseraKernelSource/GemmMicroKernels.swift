@@ -6,13 +6,16 @@ import TesseraKernelCore
 /// at `a + r * aRow + k * aStep`: a packed panel ([kc][mr]: aRow 1, aStep
 /// mr) or rows of a row-major matrix read in place (aRow lda, aStep 1). B:
 /// per k, one vector at `b` and one at `b + bNext`, then `b += ldb`.
+/// `stepsPerPass`: 4 (four k steps per loop pass, the rows' addresses
+/// computed once) or 1; the sums are added in the same order either way.
 protocol GemmMicroKernel {
     associatedtype V: VectorFloat
     static var mr: Int { get }
     static func run(kc: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int,
                     b: UnsafePointer<Float>, bNext: Int, ldb: Int,
                     c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
-                    first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int)
+                    first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int,
+                    stepsPerPass: Int)
 }
 
 extension GemmMicroKernel {
@@ -107,7 +110,8 @@ enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
     static func run(kc: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int,
                            b: UnsafePointer<Float>, bNext: Int, ldb: Int,
                            c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
-                           first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int) {
+                           first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int,
+                    stepsPerPass: Int) {
         let w = V.scalarCount
         var c00 = V(repeating: 0), c01 = V(repeating: 0)
         var c10 = V(repeating: 0), c11 = V(repeating: 0)
@@ -130,7 +134,7 @@ enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
         // Four steps of k per pass, as in Kernel12x2.
         var pa = a, pb = b
         var k = 0
-        while k + 4 <= kc {
+        while stepsPerPass == 4 && k + 4 <= kc {
             step(pa, pb)
             step(pa + aStep, pb + ldb)
             step(pa + 2 * aStep, pb + 2 * ldb)
@@ -169,7 +173,8 @@ enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
     static func run(kc: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int,
                            b: UnsafePointer<Float>, bNext: Int, ldb: Int,
                            c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
-                           first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int) {
+                           first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int,
+                    stepsPerPass: Int) {
         let w = V.scalarCount
         var c00 = V(repeating: 0), c01 = V(repeating: 0)
         var c10 = V(repeating: 0), c11 = V(repeating: 0)
@@ -205,7 +210,7 @@ enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
         // once per pass, each then reached with a constant displacement.
         var pa = a, pb = b
         var k = 0
-        while k + 4 <= kc {
+        while stepsPerPass == 4 && k + 4 <= kc {
             step(pa, pb)
             step(pa + aStep, pb + ldb)
             step(pa + 2 * aStep, pb + 2 * ldb)
