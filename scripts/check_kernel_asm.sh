@@ -95,6 +95,12 @@ tile tessera_i8_tile_check_12x32 'vpmaddwd .*%ymm' 96
 tile tessera_i8_quantize_rows_avx512 'vpmovdb .*%zmm' 4
 tile tessera_i8_quantize_rows_avx2 'vpackssdw' 4
 tile tessera_i8_quantize_rows_sse2 'packssdw' 4
+# Their rotation, 8 vectors held in registers in one call-free pass: the
+# in-vector butterflies' multiply-adds by +-1 (4 per zmm, 3 per ymm), and for
+# SSE2 (its own function, also the weights') the multiplies (2 per xmm).
+tile tessera_i8_quantize_rows_avx512 'vfmadd[0-9]*ps .*%zmm' 32
+tile tessera_i8_quantize_rows_avx2 'vfmadd[0-9]*ps .*%ymm' 24
+tile rotate_sse2 'mulps' 16
 for module in TesseraKernelsAVX2 TesseraKernelsAVX512; do
     grep -qw "$module" <<<"$found" || { echo "FAIL $module: no GEMM loop found"; failed=$((failed + 1)); }
 done

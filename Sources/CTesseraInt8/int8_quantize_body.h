@@ -13,13 +13,9 @@
  * operation is exact or rounded the same way in each version, so all write
  * the same bytes. */
 
-/* Rotates a row in place: each `block` floats (a power of two, at least W;
- * k a multiple of it) times the first `block` rotation signs, then their
- * Walsh-Hadamard transform (unnormalized): butterflies x_i, x_{i+h} ->
- * x_i + x_{i+h}, x_i - x_{i+h} for h = block/2 down to 1. Pairs at least W apart are whole vectors; closer ones are
- * lanes of one vector, y = swap(v) + signs * v, which is the same sum or
- * difference (a product by +-1 is exact): every version writes the same
- * floats. */
+/* The butterflies of pairs less than W apart, within one vector:
+ * y = swap(v) + signs * v, which is the same sum or difference as the
+ * scalar x_i + x_{i+h}, x_i - x_{i+h} (a product by +-1 is exact). */
 QUANT_ATTR static inline VF QUANT_LANES(VF v) {
 #if W >= 16
     v = VSIGNADD(v, VSETSIGNS(8), VSWAP(v, 8));
@@ -31,36 +27,60 @@ QUANT_ATTR static inline VF QUANT_LANES(VF v) {
     return VSIGNADD(v, VSETSIGNS(1), VSWAP(v, 1));
 }
 
+/* Rotates a row in place: each `block` floats (a power of two, at least W;
+ * k a multiple of it) times the first `block` rotation signs, then their
+ * Walsh-Hadamard transform (unnormalized): butterflies x_i, x_{i+h} ->
+ * x_i + x_{i+h}, x_i - x_{i+h} for h = block/2 down to 1. Pairs 8 or more
+ * vectors apart go through memory (only SSE2 and AVX2 have them in a block
+ * of 128); then each 8 vectors are held in registers from load to store,
+ * their pairs of whole vectors added and subtracted, the closer ones by
+ * QUANT_LANES. Every version writes the same floats. */
 QUANT_ATTR static void QUANT_ROTATE(float *x, ptrdiff_t k, ptrdiff_t block) {
-    if (block == 128) {
-        /* The usual block, held in registers from load to store. */
-        enum { N = 128 / W };
-        for (ptrdiff_t b = 0; b < k; b += 128) {
-            float *p = x + b;
-            VF v[N];
-            for (int i = 0; i < N; i++) v[i] = VMUL(VLOAD(p + i * W), VLOAD(rotation_signs + i * W));
-            for (int h = N / 2; h >= 1; h /= 2)
-                for (int j = 0; j < N; j += 2 * h)
-                    for (int i = j; i < j + h; i++) {
-                        VF u = v[i], w = v[i + h];
-                        v[i] = VADD(u, w);
-                        v[i + h] = VSUB(u, w);
-                    }
-            for (int i = 0; i < N; i++) VSTOREF(p + i * W, QUANT_LANES(v[i]));
-        }
-        return;
-    }
+    const ptrdiff_t n = block / W, sub = n < 8 ? n : 8;
     for (ptrdiff_t b = 0; b < k; b += block) {
         float *p = x + b;
-        for (ptrdiff_t i = 0; i < block; i += W) VSTOREF(p + i, VMUL(VLOAD(p + i), VLOAD(rotation_signs + i)));
-        for (ptrdiff_t h = block / 2; h >= W; h /= 2)
-            for (ptrdiff_t j = 0; j < block; j += 2 * h)
-                for (ptrdiff_t i = j; i < j + h; i += W) {
-                    VF u = VLOAD(p + i), v = VLOAD(p + i + h);
-                    VSTOREF(p + i, VADD(u, v));
-                    VSTOREF(p + i + h, VSUB(u, v));
+        int signs = 1; /* still to be applied */
+        for (ptrdiff_t h = n / 2; h >= 8; h /= 2) {
+            for (ptrdiff_t j = 0; j < n; j += 2 * h)
+                for (ptrdiff_t i = j; i < j + h; i++) {
+                    VF u = VLOAD(p + i * W), v = VLOAD(p + (i + h) * W);
+                    if (signs) {
+                        u = VMUL(u, VLOAD(rotation_signs + i * W));
+                        v = VMUL(v, VLOAD(rotation_signs + (i + h) * W));
+                    }
+                    VSTOREF(p + i * W, VADD(u, v));
+                    VSTOREF(p + (i + h) * W, VSUB(u, v));
                 }
-        for (ptrdiff_t i = 0; i < block; i += W) VSTOREF(p + i, QUANT_LANES(VLOAD(p + i)));
+            signs = 0;
+        }
+        for (ptrdiff_t s0 = 0; s0 < n; s0 += sub) {
+            float *q = p + s0 * W;
+            if (sub == 8) {
+                VF v[8];
+                for (int i = 0; i < 8; i++)
+                    v[i] = signs ? VMUL(VLOAD(q + i * W), VLOAD(rotation_signs + (s0 + i) * W)) : VLOAD(q + i * W);
+                for (int h = 4; h >= 1; h /= 2)
+                    for (int j = 0; j < 8; j += 2 * h)
+                        for (int i = j; i < j + h; i++) {
+                            VF u = v[i], t = v[i + h];
+                            v[i] = VADD(u, t);
+                            v[i + h] = VSUB(u, t);
+                        }
+                for (int i = 0; i < 8; i++) VSTOREF(q + i * W, QUANT_LANES(v[i]));
+            } else {
+                /* A block of fewer than 8 vectors: the same steps in memory. */
+                for (ptrdiff_t i = 0; i < sub; i++)
+                    VSTOREF(q + i * W, VMUL(VLOAD(q + i * W), VLOAD(rotation_signs + (s0 + i) * W)));
+                for (ptrdiff_t h = sub / 2; h >= 1; h /= 2)
+                    for (ptrdiff_t j = 0; j < sub; j += 2 * h)
+                        for (ptrdiff_t i = j; i < j + h; i++) {
+                            VF u = VLOAD(q + i * W), t = VLOAD(q + (i + h) * W);
+                            VSTOREF(q + i * W, VADD(u, t));
+                            VSTOREF(q + (i + h) * W, VSUB(u, t));
+                        }
+                for (ptrdiff_t i = 0; i < sub; i++) VSTOREF(q + i * W, QUANT_LANES(VLOAD(q + i * W)));
+            }
+        }
     }
 }
 
