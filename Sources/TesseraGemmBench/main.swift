@@ -274,6 +274,16 @@ final class GemmOperands {
     }
 }
 
+/// The cache formula's blocking for a variant, with --kc, --mc and --nc
+/// overriding its parts.
+func chosenBlocking(_ table: KernelTable) -> GemmBlocking {
+    var blocking = GemmBlocking.forCaches(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
+    if let v = intOption("--kc") { blocking.kc = v }
+    if let v = intOption("--mc") { blocking.mc = v }
+    if let v = intOption("--nc") { blocking.nc = v }
+    return blocking
+}
+
 /// A second thread that runs one job at a time when told, spinning between
 /// jobs (as the session's pool does during a run): for --threads 2.
 final class Partner: @unchecked Sendable {
@@ -304,7 +314,8 @@ final class Partner: @unchecked Sendable {
 
 // --threads 2: the shapes on two threads sharing the columns through the
 // session's counter, as a model's GEMMs run, against one thread, alternating
-// (fastest of 3 rounds each); the widest variant.
+// (fastest of 3 rounds each); the widest variant. --kc, --mc and --nc apply,
+// as to the one-thread table.
 if let threads = intOption("--threads") {
     guard threads == 2 else {
         print("--threads \(threads): only 2 is supported (two threads against one)")
@@ -312,7 +323,7 @@ if let threads = intOption("--threads") {
     }
     let (table, peak) = variants.last!
     let p = (0..<3).map { _ in peak(50_000_000 / 16, now) }.max()!
-    let blocking = GemmBlocking.forCaches(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
+    let blocking = chosenBlocking(table)
     let partner = Partner()
     let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     print("\(table.isa.name), one thread's FMA peak \(fixed(p)) GFLOP/s; one and two threads")
@@ -405,10 +416,7 @@ if let i = args.firstIndex(of: "--compare"), i + 1 < args.count {
 print("L1d \(l1 / 1024) KiB, L2 \(l2 / 1024) KiB; one thread; M x K x N, C = A·Bᵀ with packed B")
 for (table, peak) in variants {
     let p = (0..<3).map { _ in peak(50_000_000 / 16, now) }.max()!
-    var blocking = GemmBlocking.forCaches(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
-    if let i = args.firstIndex(of: "--kc"), i + 1 < args.count, let v = Int(args[i + 1]) { blocking.kc = v }
-    if let i = args.firstIndex(of: "--mc"), i + 1 < args.count, let v = Int(args[i + 1]) { blocking.mc = v }
-    if let i = args.firstIndex(of: "--nc"), i + 1 < args.count, let v = Int(args[i + 1]) { blocking.nc = v }
+    let blocking = chosenBlocking(table)
     print("\n\(table.isa.name): FMA peak \(fixed(p)) GFLOP/s; tile \(table.gemmMR)x\(table.gemmNR), kc \(blocking.kc), mc \(blocking.mc), nc \(blocking.nc)")
     print("      M     K     N   GFLOP/s   % peak")
     for (m, k, n) in shapes {
