@@ -32,15 +32,16 @@ QUANT_ATTR static inline VF QUANT_LANES(VF v) {
  * Walsh-Hadamard transform (unnormalized): butterflies x_i, x_{i+h} ->
  * x_i + x_{i+h}, x_i - x_{i+h} for h = block/2 down to 1. Pairs 8 or more
  * vectors apart go through memory (only SSE2 and AVX2 have them in a block
- * of 128); then each 8 vectors are held in registers from load to store,
- * their pairs of whole vectors added and subtracted, the closer ones by
- * QUANT_LANES. Every version writes the same floats. */
+ * of 128), and so do all pairs of whole vectors in a block of fewer than 8;
+ * otherwise each 8 vectors are held in registers from load to store, their
+ * pairs of whole vectors added and subtracted; the pairs within a vector
+ * go by QUANT_LANES. Every version writes the same floats. */
 QUANT_ATTR static void QUANT_ROTATE(float *x, ptrdiff_t k, ptrdiff_t block) {
-    const ptrdiff_t n = block / W, sub = n < 8 ? n : 8;
+    const ptrdiff_t n = block / W, held = n >= 8 ? 8 : 1;
     for (ptrdiff_t b = 0; b < k; b += block) {
         float *p = x + b;
         int signs = 1; /* still to be applied */
-        for (ptrdiff_t h = n / 2; h >= 8; h /= 2) {
+        for (ptrdiff_t h = n / 2; h >= held; h /= 2) {
             for (ptrdiff_t j = 0; j < n; j += 2 * h)
                 for (ptrdiff_t i = j; i < j + h; i++) {
                     VF u = VLOAD(p + i * W), v = VLOAD(p + (i + h) * W);
@@ -53,9 +54,9 @@ QUANT_ATTR static void QUANT_ROTATE(float *x, ptrdiff_t k, ptrdiff_t block) {
                 }
             signs = 0;
         }
-        for (ptrdiff_t s0 = 0; s0 < n; s0 += sub) {
-            float *q = p + s0 * W;
-            if (sub == 8) {
+        if (held == 8) {
+            for (ptrdiff_t s0 = 0; s0 < n; s0 += 8) {
+                float *q = p + s0 * W;
                 VF v[8];
                 for (int i = 0; i < 8; i++)
                     v[i] = signs ? VMUL(VLOAD(q + i * W), VLOAD(rotation_signs + (s0 + i) * W)) : VLOAD(q + i * W);
@@ -67,18 +68,14 @@ QUANT_ATTR static void QUANT_ROTATE(float *x, ptrdiff_t k, ptrdiff_t block) {
                             v[i + h] = VSUB(u, t);
                         }
                 for (int i = 0; i < 8; i++) VSTOREF(q + i * W, QUANT_LANES(v[i]));
-            } else {
-                /* A block of fewer than 8 vectors: the same steps in memory. */
-                for (ptrdiff_t i = 0; i < sub; i++)
-                    VSTOREF(q + i * W, VMUL(VLOAD(q + i * W), VLOAD(rotation_signs + (s0 + i) * W)));
-                for (ptrdiff_t h = sub / 2; h >= 1; h /= 2)
-                    for (ptrdiff_t j = 0; j < sub; j += 2 * h)
-                        for (ptrdiff_t i = j; i < j + h; i++) {
-                            VF u = VLOAD(q + i * W), t = VLOAD(q + (i + h) * W);
-                            VSTOREF(q + i * W, VADD(u, t));
-                            VSTOREF(q + (i + h) * W, VSUB(u, t));
-                        }
-                for (ptrdiff_t i = 0; i < sub; i++) VSTOREF(q + i * W, QUANT_LANES(VLOAD(q + i * W)));
+            }
+        } else {
+            /* A block of fewer than 8 vectors: its pairs of vectors went
+             * through memory above (signs too, unless it is one vector). */
+            for (ptrdiff_t i = 0; i < n; i++) {
+                VF v = VLOAD(p + i * W);
+                if (signs) v = VMUL(v, VLOAD(rotation_signs + i * W));
+                VSTOREF(p + i * W, QUANT_LANES(v));
             }
         }
     }

@@ -100,8 +100,8 @@ public enum Int8Layout {
 
 /// The rotation that comes before int8 quantization: fixed signs, then the
 /// Walsh-Hadamard transform, of each block of a row's k values (QuaRot's
-/// randomized Hadamard rotation; no calibration data). Activations are quantized per token and weights per
-/// output channel, so one large channel (DINOv2's LayerNorms and MLPs have
+/// randomized Hadamard rotation; no calibration data). Activations are
+/// quantized per token and weights per output channel, so one large channel (DINOv2's LayerNorms and MLPs have
 /// them) costs every other channel of its row its levels; rotated, the
 /// large values are spread over the whole block and each row's range
 /// shrinks. The product is unchanged: H·H = block·I and D·D = I, so W·x =
@@ -118,6 +118,13 @@ public enum Int8Rotation {
         return b >= 16 ? b : 0
     }
 
+    /// Whether `block` can rotate rows of k values: 0 (none), or a power of
+    /// two from 16 that divides k.
+    @inlinable
+    public static func isValid(block: Int, k: Int) -> Bool {
+        block == 0 || (block >= 16 && block & (block - 1) == 0 && k % block == 0)
+    }
+
     /// The 128 signs (±1) each block's values are multiplied by first.
     public static var signs: UnsafePointer<Float> { tessera_i8_rotation_signs()! }
 
@@ -125,8 +132,8 @@ public enum Int8Rotation {
     /// of `block`: each block times the signs, then its Walsh-Hadamard
     /// transform (unnormalized), to the same floats as every quantizer.
     public static func rotate(_ x: UnsafeMutablePointer<Float>, rows: Int = 1, k: Int, block: Int) {
+        precondition(isValid(block: block, k: k), "rotation block \(block) for k = \(k)")
         guard block > 0 else { return }
-        precondition(block >= 16 && block & (block - 1) == 0 && k % block == 0, "rotation block \(block) for k = \(k)")
         tessera_i8_rotate_rows(x, rows, k, block)
     }
 }
@@ -156,8 +163,7 @@ public struct QuantizeArgs {
 
     public init(x: UnsafeMutablePointer<Float>, ldx: Int, rows: Int, k: Int, levels: Int, rotation: Int = 0,
                 buffer: UnsafeMutablePointer<Float>) {
-        precondition(rotation == 0 || (rotation >= 16 && rotation & (rotation - 1) == 0 && k % rotation == 0),
-                     "rotation block \(rotation) for k = \(k)")
+        precondition(Int8Rotation.isValid(block: rotation, k: k), "rotation block \(rotation) for k = \(k)")
         self.x = x; self.ldx = ldx; self.rows = rows; self.k = k; self.levels = levels; self.rotation = rotation
         self.buffer = buffer
     }

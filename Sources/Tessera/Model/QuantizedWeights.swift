@@ -33,8 +33,10 @@ final class QuantizedWeights {
         let perBlock = shapes.reduce(0) { $0 + floats($1.n, $1.k) }
         storage = try AlignedBuffer(floats: perBlock * s.layers)
         var at = storage.pointer
-        /// Quantizes W with its rows rotated, W·D·H / block (the division
-        /// exact: the block is a power of two), in the scratch copy.
+        /// Quantizes W with its rows rotated, W·D·H / block, in the scratch
+        /// copy. Each column's scale is max|w| / 127, so dividing the n
+        /// scales by the block (a power of two: exact) gives the bytes and
+        /// scales of dividing the n·k weights.
         func quantize(_ key: WeightKey, _ n: Int, _ k: Int) throws -> Int8Weights {
             let np = Int8Layout.paddedColumns(n)
             let packed = UnsafeMutableRawPointer(at).bindMemory(to: Int8.self, capacity: Int8Layout.packedBytes(n: n, k: k))
@@ -43,9 +45,8 @@ final class QuantizedWeights {
             let block = Int8Rotation.block(k: k)
             try rowMajor(key, n, k) { w in
                 Int8Rotation.rotate(w, rows: n, k: k, block: block)
-                let inverse = block > 0 ? 1 / Float(block) : 1
-                for i in 0..<(n * k) { w[i] *= inverse }
                 Int8Layout.quantizeWeights(n: n, k: k, weight: { w[$0 * k + $1] }, packed: packed, scales: scales, sums: sums)
+                if block > 0 { for c in 0..<n { scales[c] /= Float(block) } }
             }
             at += floats(n, k)
             return Int8Weights(packed: packed, scales: scales, sums: sums)
