@@ -3,7 +3,7 @@
  *
  *   bench_tessera MODEL_DIR THREADS BATCH HEIGHT WIDTH RUNS [WARMUP]
  *                 [--isa auto|portable|avx2|avx512] [--precision fp32|int8]
- *                 [--input FILE] [--dump FILE]
+ *                 [--outputs model|all] [--input FILE] [--dump FILE]
  *   bench_tessera --info MODEL_DIR
  *
  * Loads the model, creates one session (batch x height x width, THREADS
@@ -24,6 +24,11 @@
  * TESSERA_PRECISION_INT8; against a tessera.h without it the program
  * still compiles, and asking for int8 exits 2 with "int8 is not available
  * in this build". fp32 (the default) leaves the options' default alone.
+ * --outputs model (the default) asks the session for what the peers'
+ * model(x) returns, the logits when the model has a classifier and the
+ * embedding otherwise, plus the embedding for --dump; with no patch tokens
+ * asked for, the last block runs past attention on the prefix tokens alone
+ * (tessera.h, TESSERA_OUTPUT_BIT). --outputs all asks for every output.
  * --info prints the model info (kernel variant, cache sizes) as JSON.
  */
 #define _POSIX_C_SOURCE 199309L
@@ -92,7 +97,7 @@ static int usage(void) {
     fprintf(stderr,
             "usage: bench_tessera MODEL_DIR THREADS BATCH HEIGHT WIDTH RUNS [WARMUP]\n"
             "                     [--isa auto|portable|avx2|avx512] [--precision fp32|int8]\n"
-            "                     [--input FILE] [--dump FILE]\n"
+            "                     [--outputs model|all] [--input FILE] [--dump FILE]\n"
             "       bench_tessera --info MODEL_DIR\n");
     return 1;
 }
@@ -101,11 +106,19 @@ int main(int argc, char **argv) {
     const char *pos[8];
     int npos = 0;
     const char *input_path = NULL, *dump_path = NULL;
-    int isa = TESSERA_ISA_AUTO, info_only = 0, int8 = 0;
+    int isa = TESSERA_ISA_AUTO, info_only = 0, int8 = 0, all_outputs = 0;
     for (int a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "--info")) info_only = 1;
         else if (!strcmp(argv[a], "--isa") && a + 1 < argc) isa = parse_isa(argv[++a]);
         else if (!strcmp(argv[a], "--precision") && a + 1 < argc) int8 = parse_precision(argv[++a]);
+        else if (!strcmp(argv[a], "--outputs") && a + 1 < argc) {
+            const char *v = argv[++a];
+            if (strcmp(v, "model") && strcmp(v, "all")) {
+                fprintf(stderr, "bench_tessera: unknown --outputs %s (model or all)\n", v);
+                return 1;
+            }
+            all_outputs = !strcmp(v, "all");
+        }
         else if (!strcmp(argv[a], "--input") && a + 1 < argc) input_path = argv[++a];
         else if (!strcmp(argv[a], "--dump") && a + 1 < argc) dump_path = argv[++a];
         else if (npos < 8) pos[npos++] = argv[a];
@@ -149,6 +162,9 @@ int main(int argc, char **argv) {
     opts.width = width;
     opts.num_threads = threads;
     opts.isa = isa;
+    if (!all_outputs)
+        opts.outputs = TESSERA_OUTPUTS_EXPLICIT | TESSERA_OUTPUT_BIT(TESSERA_OUTPUT_EMBEDDING) |
+                       (info.num_classes > 0 ? TESSERA_OUTPUT_BIT(TESSERA_OUTPUT_LOGITS) : 0);
 #ifdef TESSERA_PRECISION_INT8
     if (int8) opts.precision = TESSERA_PRECISION_INT8;
 #endif
@@ -219,9 +235,9 @@ int main(int argc, char **argv) {
     }
 
     printf("{\"runtime\": \"tessera-c\", \"threads\": %d, \"batch\": %d, \"height\": %d, \"width\": %d, "
-           "\"precision\": \"%s\", \"warmup\": %d, \"load_ms\": %.3f, \"session_ms\": %.3f, "
+           "\"precision\": \"%s\", \"outputs\": \"%s\", \"warmup\": %d, \"load_ms\": %.3f, \"session_ms\": %.3f, "
            "\"first_run_ms\": %.3f, \"arena_bytes\": %zu, ",
-           threads, batch, height, width, int8 ? "int8" : "fp32", warmup, load_ms, session_ms, first_ms,
+           threads, batch, height, width, int8 ? "int8" : "fp32", all_outputs ? "all" : "model", warmup, load_ms, session_ms, first_ms,
            tessera_session_arena_bytes(session));
     print_info(&info);
     printf(", \"ms\": [");

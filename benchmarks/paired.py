@@ -58,10 +58,11 @@ def callables(key: str, threads: int, batch: int) -> dict:
     out = {}
     import tessera
     model = tessera.Model(str(d))
-    fp32 = model.session(batch=batch, height=res, width=res, threads=threads)
+    outputs = worker.tessera_outputs(model)
+    fp32 = model.session(batch=batch, height=res, width=res, threads=threads, outputs=outputs)
     out["tessera"] = lambda: fp32.run(x)
     try:
-        int8 = model.session(batch=batch, height=res, width=res, threads=threads, precision="int8")
+        int8 = model.session(batch=batch, height=res, width=res, threads=threads, precision="int8", outputs=outputs)
         out["tessera-int8"] = lambda: int8.run(x)
     except Exception as e:  # a build without int8
         print(f"paired: no Tessera int8: {e}", file=sys.stderr)

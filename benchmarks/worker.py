@@ -136,11 +136,19 @@ def run_tessera_int8(d: Path, res, threads, batch, runs, warmup, extra=()):
         raise
 
 
+def tessera_outputs(model) -> list:
+    """What the peers' model(x) returns, for a Tessera session: the logits
+    when the model has a classifier, else the embedding; the embedding
+    always, for the check. No patch tokens, so the last block runs past
+    attention on the prefix tokens alone (bench_tessera's --outputs model)."""
+    return ["embedding"] + (["logits"] if model.info.num_classes > 0 else [])
+
+
 def run_tessera_py(d: Path, res, threads, batch, runs, warmup):
     t0 = time.perf_counter()
     import tessera
     model = tessera.Model(str(d))
-    session = model.session(batch=batch, height=res, width=res, threads=threads)
+    session = model.session(batch=batch, height=res, width=res, threads=threads, outputs=tessera_outputs(model))
     load_s = time.perf_counter() - t0
     x = make_input(batch, res)
     ms, first = time_calls(lambda: session.run(x), runs, warmup)

@@ -114,7 +114,11 @@ typedef int32_t tessera_output;
  * so that only the blocks in layers_mask are kept. A session runs blocks only
  * up to the last one anything needs, and the final norm and heads only when
  * a final output is wanted: asking for block 5 of 12 alone costs 6 blocks.
- * Reading an output that was not asked for is TESSERA_ERR_UNAVAILABLE. */
+ * When no patch tokens are asked for (only logits, the embedding and/or the
+ * register tokens) and the last block is not in layers_mask, the last block
+ * runs attention for the prefix tokens' queries alone, then its MLP and the
+ * final norm on those rows: the same bits, about 1/L of the work less for L
+ * blocks. Reading an output that was not asked for is TESSERA_ERR_UNAVAILABLE. */
 #define TESSERA_OUTPUT_BIT(which) (1u << (which))
 #define TESSERA_OUTPUTS_EXPLICIT  (1u << 31)
 

@@ -3,7 +3,7 @@ import CTesseraABI
 /// `tessera bench MODEL`: timing of repeated runs.
 enum BenchCommand {
     static let spec = CommandSpec(
-        name: "bench", synopsis: "MODEL [--size HxW] [--batch N] [--threads N] [--runs N] [--layer K]",
+        name: "bench", synopsis: "MODEL [--size HxW] [--batch N] [--threads N] [--runs N] [--output NAME | --layer K]",
         brief: "time repeated runs: median and min ms, images/s",
         summary: """
             Runs a batch of synthetic images repeatedly after a warm-up and prints the median
@@ -16,6 +16,7 @@ enum BenchCommand {
                   CommonOptions.threads,
                   OptionSpec(name: "--runs", value: "N", help: "timed runs (default 10)"),
                   OptionSpec(name: "--warmup", value: "N", help: "untimed runs first (default 2)"),
+                  OptionSpec(name: "--output", value: "NAME", help: "ask for this final output alone: embedding, logits,\npatch-tokens or register-tokens (default: every output;\nwithout patch tokens the last block's MLP runs on the\nprefix tokens alone)"),
                   OptionSpec(name: "--layer", value: "K", help: "ask for block K's output alone (the run stops after\nblock K) instead of every output"),
                   CommonOptions.isa, CommonOptions.precision],
         minPositionals: 1, maxPositionals: 1)
@@ -26,7 +27,18 @@ enum BenchCommand {
         let warmup = try args.int("--warmup", default: 2, min: 0, max: 1_000_000)
         let model = try LoadedModel(path: args.positionals[0])
         var settings = try CommonOptions.settings(args, model: model, batch: batch)
-        if let layer = try CommonOptions.layer(args, model: model) { settings.onlyLayer(layer) }
+        if let layer = try CommonOptions.layer(args, model: model) {
+            guard args.string("--output") == nil else { throw CLIError.usage("--output and --layer: give one of them") }
+            settings.onlyLayer(layer)
+        } else if let name = args.string("--output") {
+            let outputs: [String: tessera_output] = ["embedding": TESSERA_OUTPUT_EMBEDDING, "logits": TESSERA_OUTPUT_LOGITS,
+                                                     "patch-tokens": TESSERA_OUTPUT_PATCH_TOKENS,
+                                                     "register-tokens": TESSERA_OUTPUT_REGISTER_TOKENS]
+            guard let output = outputs[name] else {
+                throw CLIError.usage("--output \(name): expected embedding, logits, patch-tokens or register-tokens")
+            }
+            settings.only(output)
+        }
         let session = try InferenceSession(model: model, settings: settings)
         let info = try session.info()
 
@@ -39,7 +51,10 @@ enum BenchCommand {
         }
         print("model \(model.path): \(Names.family(model.info.family)) \(cString(model.info.architecture)), \(grouped(Int(model.info.num_parameters))) parameters")
         print("input \(batch)x\(session.height)x\(session.width), threads \(info.num_threads)\(settings.threads == 0 ? " (auto)" : ""), kernels \(cString(info.isa_name))\(info.precision == TESSERA_PRECISION_INT8 ? ", int8 (\(cString(info.int8_kernel)))" : ""), GEMM kc \(info.gemm_kc) mc \(info.gemm_mc) (\(cString(info.blocking_source))), arena \(bytesText(Int(info.arena_bytes)))")
-        print("runs \(info.blocks_run) of \(info.num_layers) blocks, \(info.num_ops) steps\(info.outputs == 0 ? ", no final norm or head" : "")")
+        let patches = UInt32(1) << UInt32(TESSERA_OUTPUT_PATCH_TOKENS)
+        let lastKept = info.layers_mask & (UInt64(1) << UInt64(info.num_layers - 1)) != 0
+        let prefixOnly = info.outputs != 0 && info.outputs & patches == 0 && !lastKept
+        print("runs \(info.blocks_run) of \(info.num_layers) blocks, \(info.num_ops) steps\(info.outputs == 0 ? ", no final norm or head" : prefixOnly ? ", the last block past attention on the \(model.info.num_prefix_tokens) prefix token\(model.info.num_prefix_tokens == 1 ? "" : "s") alone" : "")")
         for _ in 0..<warmup { try session.run(rgb8: input, images: batch) }
         var times: [Double] = []
         for _ in 0..<runs {

@@ -7,11 +7,15 @@ public struct AttentionArgs {
     /// [batch * tokens, 3 * heads * headDim]: Q, then K, then V, head-major.
     public var qkv: UnsafePointer<Float>
     public var ldqkv: Int
-    /// [batch * tokens, heads * headDim].
+    /// [batch * queries, heads * headDim].
     public var out: UnsafeMutablePointer<Float>
     public var ldo: Int
     public var batch: Int
     public var tokens: Int
+    /// The first `queries` tokens of each image attend (all of them
+    /// by default); a session that needs only the prefix tokens after the
+    /// last block (CLS, registers) asks for those alone.
+    public var queries: Int
     public var heads: Int
     public var headDim: Int
     public var scale: Float
@@ -28,9 +32,9 @@ public struct AttentionArgs {
     public init(qkv: UnsafePointer<Float>, ldqkv: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
                 batch: Int, tokens: Int, heads: Int, headDim: Int, scale: Float, blocking: GemmBlocking,
                 scratch: UnsafeMutablePointer<Float>, scratchStride: Int,
-                counter: UnsafeMutablePointer<Int>? = nil) {
+                counter: UnsafeMutablePointer<Int>? = nil, queries: Int? = nil) {
         self.qkv = qkv; self.ldqkv = ldqkv; self.out = out; self.ldo = ldo; self.batch = batch
-        self.tokens = tokens; self.heads = heads; self.headDim = headDim; self.scale = scale
+        self.tokens = tokens; self.queries = min(queries ?? tokens, tokens); self.heads = heads; self.headDim = headDim; self.scale = scale
         self.blocking = blocking; self.scratch = scratch; self.scratchStride = scratchStride
         self.counter = counter
     }

@@ -25,8 +25,8 @@ import TesseraKernelCore
 func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: Int, of nt: Int) {
     typealias V = K.V
     let pairs = a.batch * a.heads
-    let T = a.tokens, dh = a.headDim, D = a.heads * dh
-    if T == 0 || dh == 0 { return }
+    let T = a.tokens, Q = a.queries, dh = a.headDim, D = a.heads * dh
+    if Q <= 0 || dh == 0 { return }
     let mr = K.mr, nr = K.nr, w = V.scalarCount
     let block = AttentionArgs.queryBlock(mr: mr, nr: nr)
     let keyRows = (T + mr - 1) / mr * mr
@@ -45,7 +45,7 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
     // run: avx512 attention 6-10 % faster at 197-1370 tokens, the same
     // bits); the 6-row tile keeps four (one step per pass: 0-3 % slower).
     let steps = mr > 6 ? 1 : 4
-    let blocksPerHead = (T + block - 1) / block
+    let blocksPerHead = (Q + block - 1) / block
     var units = WorkUnits(pairs * blocksPerHead, counter: a.counter, thread: t, of: nt)
     var gathered = -1
     while let unit = units.next() {
@@ -66,7 +66,7 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
             }
         }
         let q0 = unit % blocksPerHead * block
-        let nq = min(block, T - q0)
+        let nq = min(block, Q - q0)
         let cols = (nq + nr - 1) / nr * nr
         // (scale·Q)ᵀ for this block: [dh][block] (scale exact when dh is
         // a power of 4), a vector of queries at a time: one element from
@@ -120,7 +120,7 @@ func attentionPart<K: GemmMicroKernel>(_: K.Type, _ a: AttentionArgs, thread t: 
         }
         columnSoftmax(V.self, scores, keys: T, stride: block, vectors: cols / w, inverse: inverse)
         // O = P · V, into the head's columns, over the keys in blocks of kc.
-        let out = a.out + (b * T + q0) * a.ldo + h * dh
+        let out = a.out + (b * Q + q0) * a.ldo + h * dh
         var j0 = 0
         while j0 < nq {
             var d0 = 0

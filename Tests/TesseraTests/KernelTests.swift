@@ -177,6 +177,33 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The first `queries` tokens of each image as the queries (a session
+    /// that needs only the prefix tokens after the last block): the rows
+    /// of the full attention, packed per image.
+    func testAttentionOnTheFirstQueries() {
+        for (name, table) in kernelVariants() {
+            for (batch, tokens, heads, dh, queries) in [(2, 50, 3, 16, 1), (3, 37, 2, 33, 5), (1, 197, 2, 64, 2), (2, 29, 1, 8, 29)] {
+                var r = TestRandom(seed: UInt64(tokens * 7 + queries))
+                let d = heads * dh
+                let qkv = r.array(batch * tokens * 3 * d, scale: 2)
+                var out = [Float](repeating: .nan, count: batch * queries * d)
+                let threads = 3
+                let stride = AttentionArgs.scratchFloats(tokens: tokens, headDim: dh, mr: table.gemmMR, nr: table.gemmNR)
+                var scratch = [Float](repeating: .nan, count: stride * threads)
+                qkv.withUnsafeBufferPointer { qp in out.withUnsafeMutableBufferPointer { op in scratch.withUnsafeMutableBufferPointer { sp in
+                    let args = AttentionArgs(qkv: qp.baseAddress!, ldqkv: 3 * d, out: op.baseAddress!, ldo: d, batch: batch,
+                                             tokens: tokens, heads: heads, headDim: dh, scale: 1 / Float(dh).squareRoot(),
+                                             blocking: GemmBlocking(kc: 16, mc: 48), scratch: sp.baseAddress!, scratchStride: stride,
+                                             queries: queries)
+                    for t in 0..<threads { table.attention(args, t, threads) }
+                }}}
+                let full = naiveAttention(qkv, batch: batch, tokens: tokens, heads: heads, dh: dh)
+                let want = (0..<batch).flatMap { b in full[(b * tokens * d)..<((b * tokens + queries) * d)] }
+                XCTAssertLessThanOrEqual(maxAbsDiff(out, Array(want)), 2e-5, "\(name) attention b\(batch) t\(tokens) h\(heads) dh\(dh) queries \(queries)")
+            }
+        }
+    }
+
     /// Threads split the heads' blocks of queries (a thread may start or end
     /// inside a head): every split gives the same bits as one thread.
     func testAttentionIsBitIdenticalAcrossThreadCounts() {

@@ -60,13 +60,50 @@ final class OutputRequestTests: XCTestCase {
         let full = plan(spec, .everything(spec))
         let embedding = plan(spec, OutputRequest(finals: [.embedding], layers: []))
         XCTAssertEqual(embedding.blocksRun, 12)
-        XCTAssertEqual(embedding.ops.count, full.ops.count - 1, "no head")
+        // No head; one step that takes the prefix rows for the last block.
+        XCTAssertEqual(embedding.ops.count, full.ops.count)
         XCTAssertEqual(embedding.logits, -1)
         let logits = plan(spec, OutputRequest(finals: [.logits], layers: []))
-        XCTAssertEqual(logits.ops.count, full.ops.count)
+        XCTAssertEqual(logits.ops.count, full.ops.count + 1)
         XCTAssertFalse(logits.buffers[logits.finalTokens].isOutput, "only the head reads the final tokens")
         XCTAssertLessThanOrEqual(logits.arenaFloats, full.arenaFloats)
         for p in [embedding, logits] { assertNoLiveOverlap(p, "ViT-B finals") }
+    }
+
+    /// Without patch tokens the last block runs past attention on the prefix
+    /// rows alone: attention's queries, proj, the MLP and the final norm.
+    func testLastBlockOnThePrefixTokensWhenNoPatchTokenIsAsked() {
+        let spec = vitBase()
+        let tokens = 1 + 14 * 14
+        func lastBlockRows(_ p: Plan) -> [String: Int] {
+            var rows: [String: Int] = [:]
+            let start = p.ops.lastIndex { if case .attention = $0 { return true } else { return false } }!
+            for (op, label) in zip(p.ops[start...], p.labels[start...]) {
+                switch op {
+                case .attention(_, _, let q): rows[label] = q
+                case .linear(let l): rows[label] = l.tokens
+                case .layerNorm(let l): rows[label + " \(rows.count)"] = l.tokens
+                default: break
+                }
+            }
+            return rows
+        }
+        for finals: Set<FinalOutput> in [[.embedding], [.logits], [.embedding, .logits]] {
+            let p = plan(spec, OutputRequest(finals: finals, layers: []))
+            XCTAssertEqual(p.finalTokensPerImage, 1, "\(finals)")
+            XCTAssertTrue(lastBlockRows(p).values.allSatisfy { $0 == 1 }, "\(finals): \(lastBlockRows(p))")
+            XCTAssertEqual(p.ops.filter { if case .prefixRows = $0 { return true } else { return false } }.count, 1)
+            // Every earlier block on every token.
+            let attentions = p.ops.compactMap { if case .attention(_, _, let q) = $0 { return q } else { return nil } }
+            XCTAssertEqual(attentions, Array(repeating: tokens, count: 11) + [1])
+            assertNoLiveOverlap(p, "ViT-B \(finals)")
+        }
+        for request in [OutputRequest.everything(spec), OutputRequest(finals: [.embedding], layers: [11]),
+                        OutputRequest(finals: [.patchTokens], layers: [])] {
+            let p = plan(spec, request)
+            XCTAssertEqual(p.finalTokensPerImage, tokens, "\(request)")
+            XCTAssertTrue(lastBlockRows(p).values.allSatisfy { $0 == tokens }, "\(request)")
+        }
     }
 
     func testOptionsBitsDecode() throws {
@@ -83,10 +120,10 @@ final class OutputRequestTests: XCTestCase {
         }
     }
 
-    /// Runs `o` on every fixture and returns each output it has, by code.
-    func outputs(_ model: Model, _ o: Session.Options, pixels: [Float]) throws -> [Int32: [Float]] {
+    /// Runs `o` on `images` images and returns each output it has, by code.
+    func outputs(_ model: Model, _ o: Session.Options, pixels: [Float], images: Int? = nil) throws -> [Int32: [Float]] {
         let session = try Session(model: model, options: o)
-        try pixels.withUnsafeBufferPointer { try session.run(.float($0.baseAddress!), images: o.batch) }
+        try pixels.withUnsafeBufferPointer { try session.run(.float($0.baseAddress!), images: images ?? o.batch) }
         var result: [Int32: [Float]] = [:]
         let codes = FinalOutput.allCases.map(\.rawValue) + (0..<model.spec.layers).map { TESSERA_OUTPUT_LAYER_BASE + Int32($0) }
         for code in codes {
@@ -98,28 +135,44 @@ final class OutputRequestTests: XCTestCase {
         return result
     }
 
+    /// Every fixture, every kernel variant (and the AVX-512 tiles built for
+    /// AVX2), fp32 and int8, a full batch and a short one: what a session
+    /// is asked for comes out with the same bits as from a session asked
+    /// for everything. Requests without patch tokens run the last block
+    /// past attention on the prefix tokens alone, so this also proves that
+    /// shortcut exact.
     func testAskingForLessGivesTheSameBitsAndRefusesTheRest() throws {
         for name in listDirectory(fixturesDir) where fileExists(fixturesDir + "/" + name + "/config.json") {
             let model = try Model.load(path: fixturesDir + "/" + name)
             let s = model.spec
             var o = Session.Options()
-            o.batch = 2; o.height = 2 * s.patch; o.width = 3 * s.patch; o.threads = 2
+            o.batch = 3; o.height = 2 * s.patch; o.width = 3 * s.patch; o.threads = 2
             var rng = TestRandom(seed: 15)
             let pixels = rng.array(o.batch * s.channels * o.height * o.width)
-            var all = o
-            all.layers = Set(0..<s.layers)
-            let reference = try outputs(model, all, pixels: pixels)
-            var requests: [(Set<FinalOutput>, Set<Int>)] = [([], [0]), ([], [s.layers - 1]), ([.embedding], []), ([.patchTokens], [0])]
+            var requests: [(Set<FinalOutput>, Set<Int>)] = [([], [0]), ([], [s.layers - 1]), ([.embedding], []), ([.patchTokens], [0]),
+                                                            ([.embedding], [s.layers - 1])]
             requests.append((OutputRequest.everything(s).finals, []))
-            if s.classes > 0 { requests.append(([.logits], [])) }
-            if s.registers > 0 { requests.append(([.registerTokens], [])) }
-            for (finals, layers) in requests {
-                var r = o
-                r.finals = finals; r.layers = layers
-                let got = try outputs(model, r, pixels: pixels)
-                let asked = Set(finals.map(\.rawValue) + layers.map { TESSERA_OUTPUT_LAYER_BASE + Int32($0) })
-                XCTAssertEqual(Set(got.keys), asked, "\(name) \(finals) \(layers): exactly what was asked for")
-                for (code, values) in got { XCTAssertEqual(values, reference[code], "\(name) output \(code)") }
+            if s.classes > 0 { requests += [([.logits], []), ([.logits, .embedding], [])] }
+            if s.registers > 0 { requests += [([.registerTokens], []), ([.registerTokens, .embedding], [0])] }
+            for (variant, table) in kernelVariants() {
+                for precision in [Session.Precision.fp32, .int8] {
+                    var base = o
+                    base.kernels = table; base.precision = precision
+                    var all = base
+                    all.layers = Set(0..<s.layers)
+                    for images in [o.batch, 2] {
+                        let reference = try outputs(model, all, pixels: pixels, images: images)
+                        for (finals, layers) in requests {
+                            var r = base
+                            r.finals = finals; r.layers = layers
+                            let got = try outputs(model, r, pixels: pixels, images: images)
+                            let asked = Set(finals.map(\.rawValue) + layers.map { TESSERA_OUTPUT_LAYER_BASE + Int32($0) })
+                            let what = "\(name) \(variant) \(precision) \(images) images, \(finals.sorted()) \(layers.sorted())"
+                            XCTAssertEqual(Set(got.keys), asked, "\(what): exactly what was asked for")
+                            for (code, values) in got { XCTAssertEqual(values, reference[code], "\(what): output \(code)") }
+                        }
+                    }
+                }
             }
         }
     }

@@ -48,12 +48,16 @@ int main(int argc, char **argv) {
     uint8_t *u = malloc(px);
     for (size_t i = 0; i < px; i++) { f[i] = (float)(i % 251) / 251.0f - 0.5f; u[i] = (uint8_t)(i * 7); }
     int failed = 0, passed = 0;
-    for (int config = 0; config < 3; config++) {
-        const char *what = config == 0 ? "every output" : config == 1 ? "block 0 alone" : "int8, every output";
+    static const char *configs[] = {"every output", "block 0 alone", "int8, every output",
+                                     "embedding and block 0 (the last block on the prefix tokens)",
+                                     "int8, embedding and block 0 (the last block on the prefix tokens)"};
+    for (int config = 0; config < 5; config++) {
+        const char *what = configs[config];
         tessera_session_options o = tessera_session_default_options();
         o.batch = 2; o.num_threads = threads; o.layers_mask = 1;
         if (config == 1) o.outputs = TESSERA_OUTPUTS_EXPLICIT;
-        if (config == 2) o.precision = TESSERA_PRECISION_INT8;
+        if (config >= 3) o.outputs = TESSERA_OUTPUTS_EXPLICIT | TESSERA_OUTPUT_BIT(TESSERA_OUTPUT_EMBEDDING);
+        if (config == 2 || config == 4) o.precision = TESSERA_PRECISION_INT8;
         tessera_session *s = NULL;
         if (tessera_session_create(m, &o, &s) != TESSERA_OK) { fprintf(stderr, "%s\n", tessera_last_error()); return 1; }
         char kernels[64];

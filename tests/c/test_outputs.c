@@ -115,8 +115,12 @@ static void test_fixture(const char *dir, const char *name) {
         for (int k = 0; k < 64; k++) if (req[r].mask >> k & 1) last = k;
         check(si.blocks_run == (finals ? info.num_layers : last + 1), "blocks_run is the last block needed", ctx);
         check(si.outputs == (req[r].outputs & 0xF) && si.layers_mask == req[r].mask, "info reports the request", ctx);
-        check((finals ? si.num_ops <= finfo.num_ops : si.num_ops < finfo.num_ops) && si.arena_bytes <= finfo.arena_bytes,
-              "no more ops (fewer without a final output), no larger arena", ctx);
+        /* Without patch tokens the last block runs on the prefix rows, which
+         * one more step takes from the stream. */
+        int prefix_only = finals && !(req[r].outputs & TESSERA_OUTPUT_BIT(TESSERA_OUTPUT_PATCH_TOKENS)) &&
+                          !(req[r].mask >> (info.num_layers - 1) & 1);
+        check((finals ? si.num_ops <= finfo.num_ops + prefix_only : si.num_ops < finfo.num_ops) && si.arena_bytes <= finfo.arena_bytes,
+              "no more ops (fewer without a final output; one more to take the prefix rows), no larger arena", ctx);
         check(tessera_run_rgb8(s, pixels, 2) == TESSERA_OK, "run", ctx);
         for (int c = 0; c < ncodes; c++) {
             tessera_output w = codes[c];

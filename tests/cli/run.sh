@@ -325,6 +325,15 @@ t "bench: --layer 0 runs one block and no final norm" 0 bench "$dino" --layer 0 
 expect_out "runs 1 of 2 blocks, [0-9]+ steps, no final norm or head"
 expect_out "threads 2, kernels [a-z0-9-]+, GEMM kc [0-9]+ mc [0-9]+"
 
+t "bench: --output embedding runs the last block past attention on the prefix alone" 0 bench "$dino" --output embedding --runs 2
+expect_out "runs 2 of 2 blocks, [0-9]+ steps, the last block past attention on the [0-9]+ prefix tokens? alone"
+t "bench: --output patch-tokens runs every token" 0 bench "$dino" --output patch-tokens --runs 2
+expect_out "runs 2 of 2 blocks, [0-9]+ steps$"
+t "error: --output and --layer together" 2 bench "$dino" --output embedding --layer 0 --runs 1
+expect_err "--output and --layer: give one of them"
+t "error: --output pixels" 2 bench "$dino" --output pixels --runs 1
+expect_err "--output pixels: expected embedding, logits, patch-tokens or register-tokens"
+
 t "bench: --precision int8 names its int8 kernel" 0 bench "$dino" --precision int8 --runs 2 --threads 2
 expect_out "kernels [a-z0-9-]+, int8 \([a-z0-9 -]+ [0-9]+x[0-9]+( 7-bit)?\), GEMM"
 expect_out "median [0-9]+\.[0-9]{3} ms"

@@ -59,6 +59,13 @@ struct OutputRequest: Equatable {
         finals.isEmpty ? layers.max() : s.layers - 1
     }
 
+    /// Whether the last block and the final norm need only the prefix
+    /// tokens: final outputs are asked for, none of them the patch tokens,
+    /// and the last block's output is not kept.
+    func prefixOnly(_ s: ModelSpec) -> Bool {
+        !finals.isEmpty && !finals.contains(.patchTokens) && !layers.contains(s.layers - 1)
+    }
+
     /// Whether the final norm's tokens are themselves read (not only the heads').
     var keepsFinalTokens: Bool { !finals.subtracting([.logits]).isEmpty }
 

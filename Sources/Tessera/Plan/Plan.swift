@@ -6,10 +6,11 @@ import TesseraKernelCore
 struct Plan {
     typealias BufferID = Int
 
-    /// dst = addend + scale ⊙ act(src · Wᵀ + bias) over every token row.
+    /// dst = addend + scale ⊙ act(src · Wᵀ + bias) over `tokens` rows per image.
     struct Linear {
         var src: BufferID
         let dst: BufferID
+        let tokens: Int
         let n: Int, k: Int
         let weights: LinearWeights
         var activation: GemmEpilogue.Activation = .none
@@ -20,12 +21,15 @@ struct Plan {
 
     struct LayerNorm {
         let src: BufferID, dst: BufferID
+        /// Rows per image.
+        let tokens: Int
         let weights: NormWeights
     }
 
-    /// A classifier on the token at `token` of each image.
+    /// A classifier on the token at `token` of each image, whose rows are
+    /// `tokens` apart.
     struct Head {
-        let src: BufferID, token: Int, dst: BufferID
+        let src: BufferID, token: Int, tokens: Int, dst: BufferID
         let weights: LinearWeights
         var scale: UnsafePointer<Float>? = nil
         /// Added last: the other head's logits (DeiT).
@@ -39,16 +43,19 @@ struct Plan {
         case embed(input: BufferID, patches: BufferID, dst: BufferID)
         case layerNorm(LayerNorm)
         case linear(Linear)
-        /// Rows of src ([rows, k] floats) quantized to bytes by rows into dst.
-        case quantize(src: BufferID, dst: BufferID, k: Int)
+        /// Rows of src ([images * tokens, k] floats) quantized to bytes by rows into dst.
+        case quantize(src: BufferID, dst: BufferID, tokens: Int, k: Int)
         /// The Linear in int8: src is the quantized buffer (`quantize`), the
         /// weights the layer's int8 copy; bias and epilogue as in fp32.
         case linearInt8(Linear, Int8Weights)
-        case attention(qkv: BufferID, dst: BufferID)
+        /// dst: the first `queries` tokens' outputs of each image (of `tokens`).
+        case attention(qkv: BufferID, dst: BufferID, queries: Int)
+        /// dst = the first `prefix` rows of each image of src (rows `hidden` wide).
+        case prefixRows(src: BufferID, dst: BufferID, prefix: Int)
         /// 2-D RoPE on the q and k of the patch tokens, in place (DINOv3).
         case rope(qkv: BufferID)
         /// dst = silu(gate) ⊙ up, src holding [gate | up] per row (SwiGLU).
-        case swiglu(src: BufferID, dst: BufferID)
+        case swiglu(src: BufferID, dst: BufferID, tokens: Int)
         case head(Head)
 
         /// The buffers the op reads or writes.
@@ -58,11 +65,12 @@ struct Plan {
             case .embed(let i, let c, let d): return [i, c, d]
             case .layerNorm(let l): return [l.src, l.dst]
             case .linear(let l): return [l.src, l.dst] + (l.addend.map { [$0] } ?? [])
-            case .quantize(let s, let d, _): return [s, d]
+            case .quantize(let s, let d, _, _): return [s, d]
             case .linearInt8(let l, _): return [l.src, l.dst] + (l.addend.map { [$0] } ?? [])
-            case .attention(let q, let d): return [q, d]
+            case .attention(let q, let d, _): return [q, d]
+            case .prefixRows(let s, let d, _): return [s, d]
             case .rope(let q): return [q]
-            case .swiglu(let s, let d): return [s, d]
+            case .swiglu(let s, let d, _): return [s, d]
             case .head(let h): return [h.src, h.dst] + (h.addend.map { [$0] } ?? [])
             }
         }
@@ -88,6 +96,9 @@ struct Plan {
     /// Where the outputs live.
     var input: BufferID = -1
     var finalTokens: BufferID = -1
+    /// Rows per image of `finalTokens`: every token, or the prefix tokens
+    /// alone when no patch token is asked for (`OutputRequest.prefixOnly`).
+    var finalTokensPerImage = 0
     var logits: BufferID = -1
     var layerOutputs: [Int: BufferID] = [:]
     var scratch: BufferID = -1
@@ -160,9 +171,10 @@ struct Plan {
         p.add(.normalize(dst: p.input), "normalize")
         p.add(.embed(input: p.input, patches: patches, dst: embedded), "patch embed")
         p.blocksRun = (outputs.lastBlock(of: s) ?? -1) + 1
-        var b = BlockBuilder(plan: p, spec: s, rows: rows, stream: embedded, int8: int8)
+        var b = BlockBuilder(plan: p, spec: s, batch: batch, tokens: tokens, stream: embedded, int8: int8)
         for i in 0..<p.blocksRun {
             b.begin(block: i, keep: outputs.layers.contains(i))
+            b.prefixOnly = i == s.layers - 1 && outputs.prefixOnly(s)
             s.family.definition.block(&b, w.blocks[i], s)
             if outputs.layers.contains(i) { b.plan.layerOutputs[i] = b.stream }
         }
@@ -172,17 +184,18 @@ struct Plan {
             p.allocate()
             return p
         }
-        p.finalTokens = p.buffer("tokens", rows * d, output: outputs.keepsFinalTokens)
-        p.add(.layerNorm(LayerNorm(src: x, dst: p.finalTokens, weights: w.norm)), "layer norm")
+        p.finalTokensPerImage = b.tokens
+        p.finalTokens = p.buffer("tokens", b.rows * d, output: outputs.keepsFinalTokens)
+        p.add(.layerNorm(LayerNorm(src: x, dst: p.finalTokens, tokens: b.tokens, weights: w.norm)), "layer norm")
         if outputs.finals.contains(.logits), let head = w.head {
             p.logits = p.buffer("logits", batch * s.classes, output: true)
             if let teacher = w.distillationHead {
                 // logits = ½(cls head) + ½(distillation head), via the epilogue.
                 let half = p.buffer("logits.distillation", batch * s.classes)
-                p.add(.head(Head(src: p.finalTokens, token: 1, dst: half, weights: teacher, scale: w.half)), "head")
-                p.add(.head(Head(src: p.finalTokens, token: 0, dst: p.logits, weights: head, scale: w.half, addend: half)), "head")
+                p.add(.head(Head(src: p.finalTokens, token: 1, tokens: b.tokens, dst: half, weights: teacher, scale: w.half)), "head")
+                p.add(.head(Head(src: p.finalTokens, token: 0, tokens: b.tokens, dst: p.logits, weights: head, scale: w.half, addend: half)), "head")
             } else {
-                p.add(.head(Head(src: p.finalTokens, token: 0, dst: p.logits, weights: head)), "head")
+                p.add(.head(Head(src: p.finalTokens, token: 0, tokens: b.tokens, dst: p.logits, weights: head)), "head")
             }
         }
         p.allocate()

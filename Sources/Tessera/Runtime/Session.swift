@@ -228,7 +228,6 @@ final class Session {
 
         func execute(_ op: Plan.Op) {
             let s = session, sp = s.model.spec
-            let rows = images * s.tokens
             switch op {
             case .normalize(let dst):
                 guard case .rgb8(let px) = input else { return }
@@ -247,7 +246,7 @@ final class Session {
                 embed(staged: staged, cols: cols, dst: dst)
             case .layerNorm(let l):
                 var job = KernelJob(table: s.table,
-                                    args: LayerNormArgs(x: s.pointer(l.src), y: s.pointer(l.dst), rows: rows, n: sp.hidden,
+                                    args: LayerNormArgs(x: s.pointer(l.src), y: s.pointer(l.dst), rows: images * l.tokens, n: sp.hidden,
                                                         ldx: sp.hidden, ldy: sp.hidden, weight: l.weights.weight,
                                                         bias: l.weights.bias, eps: sp.eps))
                 s.pool.run(&job) { ctx, t, n in
@@ -255,11 +254,11 @@ final class Session {
                     j.pointee.table.layerNorm(j.pointee.args, t, n)
                 }
             case .linear(let l):
-                gemm(m: rows, n: l.n, k: l.k, a: s.pointer(l.src), lda: l.k, b: l.weights.packed, c: s.pointer(l.dst), ldc: l.n,
+                gemm(m: images * l.tokens, n: l.n, k: l.k, a: s.pointer(l.src), lda: l.k, b: l.weights.packed, c: s.pointer(l.dst), ldc: l.n,
                      epilogue: epilogue(l))
-            case .quantize(let src, let dst, let k):
+            case .quantize(let src, let dst, let tokens, let k):
                 var job = KernelJob(table: s.table,
-                                    args: QuantizeArgs(x: s.pointer(src), ldx: k, rows: rows, k: k,
+                                    args: QuantizeArgs(x: s.pointer(src), ldx: k, rows: images * tokens, k: k,
                                                        levels: s.int8Tile!.levels, rotation: Int8Rotation.block(k: k),
                                                        buffer: s.pointer(dst)))
                 s.pool.run(&job) { ctx, t, n in
@@ -268,7 +267,7 @@ final class Session {
                 }
             case .linearInt8(let l, let weights):
                 var job = KernelJob(table: s.table,
-                                    args: Int8GemmArgs(m: rows, n: l.n, k: l.k, a: s.pointer(l.src), b: weights, tile: s.int8Tile!,
+                                    args: Int8GemmArgs(m: images * l.tokens, n: l.n, k: l.k, a: s.pointer(l.src), b: weights, tile: s.int8Tile!,
                                                        c: s.pointer(l.dst), ldc: l.n, epilogue: epilogue(l),
                                                        rowBlock: s.int8RowBlock, scratch: s.pointer(s.plan.scratch),
                                                        scratchStride: s.scratchStride, counter: s.freshCounter()))
@@ -276,13 +275,13 @@ final class Session {
                     let j = ctx.assumingMemoryBound(to: KernelJob<Int8GemmArgs>.self)
                     j.pointee.table.int8Gemm(j.pointee.args, t, n)
                 }
-            case .attention(let qkv, let dst):
+            case .attention(let qkv, let dst, let queries):
                 var job = KernelJob(table: s.table,
                                     args: AttentionArgs(qkv: s.pointer(qkv), ldqkv: 3 * sp.hidden, out: s.pointer(dst),
                                                         ldo: sp.hidden, batch: images, tokens: s.tokens, heads: sp.heads,
                                                         headDim: sp.headDim, scale: 1 / Float(sp.headDim).squareRoot(),
                                                         blocking: s.blocking, scratch: s.pointer(s.plan.scratch), scratchStride: s.scratchStride,
-                                                        counter: s.freshCounter()))
+                                                        counter: s.freshCounter(), queries: queries))
                 s.pool.run(&job) { ctx, t, n in
                     let j = ctx.assumingMemoryBound(to: KernelJob<AttentionArgs>.self)
                     j.pointee.table.attention(j.pointee.args, t, n)
@@ -297,17 +296,20 @@ final class Session {
                     let j = ctx.assumingMemoryBound(to: KernelJob<RopeArgs>.self)
                     j.pointee.table.rope(j.pointee.args, t, n)
                 }
-            case .swiglu(let src, let dst):
+            case .prefixRows(let src, let dst, let prefix):
+                let d = sp.hidden, from = s.pointer(src), to = s.pointer(dst)
+                for b in 0..<images { (to + b * prefix * d).update(from: from + b * s.tokens * d, count: prefix * d) }
+            case .swiglu(let src, let dst, let tokens):
                 var job = KernelJob(table: s.table,
                                     args: SwiGLUArgs(x: s.pointer(src), ldx: 2 * sp.mlp, y: s.pointer(dst), ldy: sp.mlp,
-                                                     rows: rows, n: sp.mlp))
+                                                     rows: images * tokens, n: sp.mlp))
                 s.pool.run(&job) { ctx, t, n in
                     let j = ctx.assumingMemoryBound(to: KernelJob<SwiGLUArgs>.self)
                     j.pointee.table.swiglu(j.pointee.args, t, n)
                 }
             case .head(let h):
                 gemm(m: images, n: sp.classes, k: sp.hidden, a: s.pointer(h.src) + h.token * sp.hidden,
-                     lda: s.tokens * sp.hidden, b: h.weights.packed, c: s.pointer(h.dst), ldc: sp.classes,
+                     lda: h.tokens * sp.hidden, b: h.weights.packed, c: s.pointer(h.dst), ldc: sp.classes,
                      epilogue: GemmEpilogue(bias: h.weights.bias, scale: h.scale,
                                             addend: h.addend.map { UnsafePointer(s.pointer($0)) }, ldAddend: sp.classes))
             }
@@ -432,16 +434,16 @@ final class Session {
             let asked = outputs.finals.sorted().map(\.cName).joined(separator: ", ")
             throw TesseraError.unavailable("\(final.cName) was not asked for: this session computes \(asked.isEmpty ? "no final output" : asked)\(outputs.layers.isEmpty ? "" : " and layers \(outputs.layers.sorted())"); create the session with options->outputs 0 (every output) or with TESSERA_OUTPUT_BIT(\(final.cName)) set")
         }
-        let all = UnsafePointer(pointer(plan.finalTokens))
+        let all = UnsafePointer(pointer(plan.finalTokens)), image = plan.finalTokensPerImage * d
         switch final {
         case .logits:
             return OutputLayout(UnsafePointer(pointer(plan.logits)), (b, s.classes, nil), (s.classes, 1, nil))
         case .embedding:
-            return OutputLayout(all, (b, d, nil), (tokens * d, 1, nil))
+            return OutputLayout(all, (b, d, nil), (image, 1, nil))
         case .patchTokens:
-            return OutputLayout(all + s.prefixTokens * d, (b, gridH * gridW, d), (tokens * d, d, 1))
+            return OutputLayout(all + s.prefixTokens * d, (b, gridH * gridW, d), (image, d, 1))
         case .registerTokens:
-            return OutputLayout(all + (s.prefixTokens - s.registers) * d, (b, s.registers, d), (tokens * d, d, 1))
+            return OutputLayout(all + (s.prefixTokens - s.registers) * d, (b, s.registers, d), (image, d, 1))
         }
     }
 
