@@ -173,9 +173,20 @@ def measure_peaks(flags, threshold, max_wait):
     return peaks
 
 
+# Features benchmarks/hide_avx512.c (run.sh --hide-avx512) hides from CPUID;
+# /proc/cpuinfo still lists them.
+HIDDEN_FLAGS = ("avx512", "avx_vnni", "amx")
+
+
+def features_hidden() -> bool:
+    return os.environ.get("hide_avx512_active") == "1"
+
+
 def machine(env, threshold, max_wait):
     ci = cpuinfo()
     flags = set(ci.get("flags", "").split())
+    if features_hidden():
+        flags = {f for f in flags if not f.startswith(HIDDEN_FLAGS)}
     fam = int(ci.get("cpu family", "0") or 0)
     mod = int(ci.get("model", "0") or 0)
     ua = amd_uarch(fam, mod) if ci.get("vendor_id") == "AuthenticAMD" else None
@@ -197,6 +208,7 @@ def machine(env, threshold, max_wait):
         "tessera_library": env.get("TESSERA_LIBRARY"),
         "fma_peak": peaks,
         "peak_isa": best,
+        "features_hidden": features_hidden(),
         "versions": versions(),
     }
 
@@ -210,6 +222,10 @@ def machine_lines(m):
     lines = [
         f"CPU: {cpu}, {m['cores']} cores; {', '.join(m['isa_flags'])}",
         "Caches (lscpu): " + "; ".join(m["lscpu_caches"]),
+    ] + ([
+        "AVX-512, AVX-VNNI and AMX hidden from every runtime (`run.sh --hide-avx512`, benchmarks/hide_avx512.c: "
+        "CPUID faulting): the kernels an AVX2 machine without VNNI runs, on this CPU's cores, clock and caches"
+    ] if m.get("features_hidden") else []) + [
         f"Tessera {t['version']}: kernel variant {t['isa_name']}, blocking for "
         f"L1d {t['l1d_bytes'] // 1024} KiB, L2 {t['l2_bytes'] // 1024} KiB (tessera_model_get_info)",
     ]

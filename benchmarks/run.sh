@@ -7,8 +7,11 @@
 #     benchmarks/run.sh --rows base   # only the rows whose name contains "base"
 #     benchmarks/run.sh --paired      # all runtimes in one process per row, one
 #                                     # run each in turn: per-round ratios (paired.py)
+#     benchmarks/run.sh --hide-avx512 [...]   # every runtime sees this CPU without
+#                                     # AVX-512, AVX-VNNI and AMX (hide_avx512.c):
+#                                     # the kernels of an AVX2 machine without VNNI
 #
-# Every argument is passed to benchmarks/run.py (see --help there).
+# Every other argument is passed to benchmarks/run.py (see --help there).
 #
 # It (1) sets up the virtual environment benchmarks/.venv with the pinned
 # versions in benchmarks/requirements.txt, (2) compiles the C probes into
@@ -84,6 +87,27 @@ if [[ ! -x "$BIN/bench_tessera" || "$HERE/bench_tessera.c" -nt "$BIN/bench_tesse
     "$CC" -O2 -std=c11 -Wall -Wextra -I"$ROOT/include" -o "$BIN/bench_tessera" \
         "$HERE/bench_tessera.c" -L"$libdir" -l:"$(basename "$TESSERA_LIBRARY")" \
         -Wl,-rpath,"$libdir" -lm
+fi
+
+# --hide-avx512 (anywhere among the arguments): every process started from
+# here on sees the CPU without AVX-512, AVX-VNNI and AMX (CPUID faulting,
+# benchmarks/hide_avx512.c), so that Tessera, ONNX Runtime, OpenVINO and
+# PyTorch all pick their AVX2 kernels; refused where the kernel cannot fault
+# CPUID, rather than measuring the unmasked CPU under that name.
+args=()
+hide=0
+for a in "$@"; do
+    if [[ "$a" == --hide-avx512 ]]; then hide=1; else args+=("$a"); fi
+done
+set -- "${args[@]+"${args[@]}"}"
+if (( hide )); then
+    build "$BIN/hide_avx512.so" "$HERE/hide_avx512.c" -O2 -shared -fPIC
+    export LD_PRELOAD="$BIN/hide_avx512.so${LD_PRELOAD:+:$LD_PRELOAD}"
+    if ! "$VENV/bin/python" -c 'import os, sys; sys.exit(os.environ.get("hide_avx512_active") != "1")'; then
+        log "--hide-avx512: this kernel cannot fault CPUID (no cpuid_fault), so the features cannot be hidden"
+        exit 1
+    fi
+    log "AVX-512, AVX-VNNI and AMX hidden from every runtime (benchmarks/hide_avx512.c)"
 fi
 
 # --- 3 + 4. models and the driver ----------------------------------------------

@@ -6,17 +6,33 @@
 #include <stdio.h>
 #include <string.h>
 
-/* __builtin_cpu_supports checks both the CPUID bits and that the OS saves
- * the wider registers (XGETBV), so a "yes" here is safe to act on. */
+/* Read from CPUID and XGETBV at each call, not from __builtin_cpu_supports:
+ * that reads a table libgcc fills in a constructor when the library loads,
+ * before anything the process sets up later (benchmarks/hide_avx512.c, an
+ * LD_PRELOAD that hides AVX-512 through CPUID faulting, ran too late for it).
+ * A feature counts only when the OS also saves its registers (XCR0). */
+static unsigned long long xcr0(void) {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 27) & 1)) return 0; /* OSXSAVE */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((unsigned long long)hi << 32) | lo;
+}
+
 int tessera_cpu_has_avx2_fma(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    int fma = (c >> 12) & 1, avx = (c >> 28) & 1;
+    if (!fma || !avx || (xcr0() & 0x6) != 0x6) return 0; /* SSE and AVX state */
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b >> 5) & 1; /* AVX2 */
 }
 
 int tessera_cpu_has_avx512(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && tessera_cpu_has_avx2_fma();
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!tessera_cpu_has_avx2_fma() || (xcr0() & 0xE6) != 0xE6) return 0; /* + opmask, ZMM state */
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return ((b >> 16) & 1) && ((b >> 30) & 1) && ((b >> 31) & 1); /* AVX512 F, BW, VL */
 }
 
 /* CPUID leaf 7: sub-leaf 0 ECX bit 11 is AVX512_VNNI, sub-leaf 1 EAX bit 4

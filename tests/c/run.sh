@@ -115,6 +115,21 @@ if [ -x "$BUILD_DIR/test_api" ]; then
         grep -q "isa=avx512-on-avx2" "$BUILD_DIR/test_api_wide.out" || bad "test_api did not run avx512-on-avx2"
         tail -n 1 "$BUILD_DIR/test_api_wide.out"
     fi
+    # An AVX-512 CPU that can fault CPUID poses as an AVX2 machine without
+    # VNNI (benchmarks/hide_avx512.c): the library must then pick the avx2
+    # variant and the 7-bit int8 tile by itself, as it would on such a CPU.
+    if grep -qw avx512f /proc/cpuinfo && grep -qw cpuid_fault /proc/cpuinfo; then
+        step "test_api $FIXTURES with AVX-512 and VNNI hidden from CPUID"
+        "$CC" -O2 -shared -fPIC benchmarks/hide_avx512.c -o "$BUILD_DIR/hide_avx512.so" || bad "build hide_avx512.c"
+        LD_PRELOAD="$BUILD_DIR/hide_avx512.so" "$BUILD_DIR/test_api" "$FIXTURES" >"$BUILD_DIR/test_api_hidden.out" 2>&1 ||
+            { tail -n 30 "$BUILD_DIR/test_api_hidden.out"; bad "test_api (AVX-512 hidden)"; }
+        grep -q "isa=avx2" "$BUILD_DIR/test_api_hidden.out" || bad "test_api with AVX-512 hidden did not pick avx2"
+        grep -q "isa=avx512" "$BUILD_DIR/test_api_hidden.out" && bad "test_api with AVX-512 hidden still ran avx512"
+        LD_PRELOAD="$BUILD_DIR/hide_avx512.so" "$BUILD_DIR/test_no_alloc" "$FIXTURES/vit_hf" 2 >"$BUILD_DIR/no_alloc_hidden.out" 2>&1 ||
+            { cat "$BUILD_DIR/no_alloc_hidden.out"; bad "test_no_alloc (AVX-512 hidden)"; }
+        grep -q "int8 avx2 6x16 7-bit" "$BUILD_DIR/no_alloc_hidden.out" || bad "no VNNI: the int8 tile is not avx2 7-bit"
+        tail -n 1 "$BUILD_DIR/test_api_hidden.out"
+    fi
     if [ "${VALGRIND:-0}" = "1" ]; then
         step "test_api under valgrind"
         valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
