@@ -111,7 +111,7 @@ enum Kernel6x2<V: VectorFloat>: GemmMicroKernel {
                            b: UnsafePointer<Float>, bNext: Int, ldb: Int,
                            c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
                            first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int,
-                    stepsPerPass: Int) {
+                           stepsPerPass: Int) {
         let w = V.scalarCount
         var c00 = V(repeating: 0), c01 = V(repeating: 0)
         var c10 = V(repeating: 0), c11 = V(repeating: 0)
@@ -174,7 +174,7 @@ enum Kernel12x2<V: VectorFloat>: GemmMicroKernel {
                            b: UnsafePointer<Float>, bNext: Int, ldb: Int,
                            c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, cols: Int,
                            first: Bool, last: Bool, epilogue: GemmEpilogue, row: Int, col: Int,
-                    stepsPerPass: Int) {
+                           stepsPerPass: Int) {
         let w = V.scalarCount
         var c00 = V(repeating: 0), c01 = V(repeating: 0)
         var c10 = V(repeating: 0), c11 = V(repeating: 0)
