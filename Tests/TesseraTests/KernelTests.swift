@@ -182,7 +182,8 @@ final class KernelTests: XCTestCase {
     /// of the full attention, packed per image.
     func testAttentionOnTheFirstQueries() {
         for (name, table) in kernelVariants() {
-            for (batch, tokens, heads, dh, queries) in [(2, 50, 3, 16, 1), (3, 37, 2, 33, 5), (1, 197, 2, 64, 2), (2, 29, 1, 8, 29)] {
+            for (batch, tokens, heads, dh, queries) in [(1, 1, 1, 8, 1), (2, 7, 2, 7, 3), (2, 50, 3, 16, 1), (3, 37, 2, 33, 5),
+                                                        (1, 197, 2, 64, 2), (2, 257, 1, 64, 5), (2, 29, 1, 8, 29)] {
                 var r = TestRandom(seed: UInt64(tokens * 7 + queries))
                 let d = heads * dh
                 let qkv = r.array(batch * tokens * 3 * d, scale: 2)
