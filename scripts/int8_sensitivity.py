@@ -20,7 +20,11 @@ The rows that say "rotated" rotate every quantized layer's input channels
 as Tessera does (`Int8Rotation`, Sources/TesseraKernelCore/Int8Gemm.swift):
 per block of 128 channels, the signs of Sources/CTesseraInt8/int8_quantize.c,
 then the Walsh-Hadamard transform, on the weights' rows and on the inputs
-("no signs": the transform alone). The rows that say "smoothed" add the
+("no signs": the transform alone; "over whole rows" and "by a random
+orthogonal matrix": one transform over all of a row's channels, to see
+whether wider spreading helps). With --sign-seeds every rotated row with signs is run
+again with random sign tables, to see how much its lowest patch cosine
+depends on the particular rounding. The rows that say "smoothed" add the
 input smoothing of qkv and fc1 that Tessera used before the rotation
 (factors √(a / w), see `smoothing`); the others leave it out.
 Each configuration says, per block and layer, which bits its weights and
@@ -144,8 +148,9 @@ def attention(q, k, v, attn_mask=None, dropout_p=0.0, scale=None, is_causal=Fals
 torch.nn.functional.scaled_dot_product_attention = attention
 
 
-# Set by --sign-seeds: a random table of 128 signs in place of Tessera's.
-SIGNS = {"table": None}
+# Set by --sign-seeds: a random table of 128 signs in place of Tessera's
+# (and the seed of the "whole" and "orthogonal" rotations' randomness).
+SIGNS = {"table": None, "seed": None}
 
 
 def rotation_signs() -> torch.Tensor:
@@ -159,22 +164,53 @@ def rotation_signs() -> torch.Tensor:
     return torch.tensor(signs, dtype=torch.float64)
 
 
-def hadamard_rotation(k: int, signs: bool) -> torch.Tensor:
-    """Tessera's rotation as a k x k matrix R (x -> R x), normalized: per
-    block of b channels (the largest power of two up to 128 dividing k),
-    H_b · D / sqrt(b), D the first b signs (or none)."""
-    b = min(128, k & -k)
+def hadamard(n: int) -> torch.Tensor:
+    """The n x n Walsh-Hadamard matrix (Sylvester; n a power of two), unnormalized."""
     h = torch.ones(1, 1, dtype=torch.float64)
-    while h.shape[0] < b:
+    while h.shape[0] < n:
         h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)], 0)
-    block = h / b ** 0.5
+    return h
+
+
+def paley12() -> torch.Tensor:
+    """A 12 x 12 Hadamard matrix (Paley's construction with q = 11), unnormalized."""
+    q = 11
+    chi = [0] + [1 if pow(i, (q - 1) // 2, q) == 1 else -1 for i in range(1, q)]
+    h = torch.zeros(12, 12, dtype=torch.float64)
+    h[0, 1:], h[1:, 0] = 1, -1
+    h[1:, 1:] = torch.tensor([[chi[(j - i) % q] for j in range(q)] for i in range(q)], dtype=torch.float64)
+    h += torch.eye(12, dtype=torch.float64)
+    assert torch.equal(h @ h.T, 12 * torch.eye(12, dtype=torch.float64))
+    return h
+
+
+def hadamard_rotation(k: int, signs: bool) -> torch.Tensor:
+    """The rotation as a k x k matrix R (x -> R x), orthogonal, by ROTATE["kind"]:
+    "blocks" (Tessera's): per block of b channels (the largest power of two up
+    to 128 dividing k), H_b · D / sqrt(b), D the first b signs (or none);
+    "whole": one transform over the whole row, H_12 ⊗ H_(k/12) (k = 12 · 2^j,
+    as DINOv2-S's 384 and 1536) times k random signs; "orthogonal": a random
+    orthogonal k x k matrix (QR of a Gaussian one), the most any rotation can
+    spread a row."""
+    kind = ROTATE["kind"]
+    g = torch.Generator().manual_seed(SIGNS["seed"] or 0)
+    if kind == "orthogonal":
+        r, _ = torch.linalg.qr(torch.randn(k, k, generator=g, dtype=torch.float64))
+        return r
+    if kind == "whole":
+        assert k % 12 == 0 and (k // 12) & (k // 12 - 1) == 0, f"no whole-row transform for {k} channels"
+        d = (torch.randint(0, 2, (k,), generator=g) * 2 - 1).double()
+        return torch.kron(paley12(), hadamard(k // 12)) / k ** 0.5 * d[None, :]
+    b = min(128, k & -k)
+    block = hadamard(b) / b ** 0.5
     if signs:
         block = block * rotation_signs()[:b][None, :]
     return torch.block_diag(*[block] * (k // b))
 
 
-# Set per configuration: rotate every quantized layer's inputs, with or without signs.
-ROTATE = {"on": False, "signs": True}
+# Set per configuration: rotate every quantized layer's inputs, with or without
+# signs, per block of 128 or over whole rows (see `hadamard_rotation`).
+ROTATE = {"on": False, "signs": True, "kind": "blocks"}
 
 
 class Quantized(torch.nn.Module):
@@ -281,6 +317,14 @@ CONFIGS = {
     "W8A8, weight scales per group of 128, qkv and fc1 smoothed": lambda b, k: (8, 8, False, (128, 0)),
     "W10A10 everywhere": lambda b, k: (10, 10),
     "W12A12 everywhere": lambda b, k: (12, 12),
+    "W8A8 rotated over whole rows (H12 x H32 and H12 x H128, random signs)": lambda b, k: (8, 8),
+    "W8A8 rotated by a random orthogonal matrix": lambda b, k: (8, 8),
+    "W8A8 rotated, scales per group of 32 inputs": lambda b, k: (8, 8, False, 32),
+    "W8A8 rotated, blocks 0, 1 and 11 fp32": lambda b, k: None if b in (0, 1, 11) else (8, 8),
+    "W16A8 rotated (weights near exact)": lambda b, k: (16, 8),
+    "W8A16 rotated (activations near exact)": lambda b, k: (8, 16),
+    "W10A10 rotated": lambda b, k: (10, 10),
+    "W12A12 rotated": lambda b, k: (12, 12),
 }
 
 
@@ -293,8 +337,8 @@ def main() -> int:
     ap.add_argument("--only", help="run only the configurations whose name contains this (or one of "
                                    "several, separated by |)")
     ap.add_argument("--sign-seeds", default="",
-                    help="also run Tessera's scheme with random sign tables from these seeds (e.g. 1,2,3): "
-                         "how much the lowest patch cosine depends on the particular signs")
+                    help="also run every rotated configuration with random sign tables from these seeds "
+                         "(e.g. 1,2,3): how much the lowest patch cosine depends on the particular signs")
     ap.add_argument("--out")
     a = ap.parse_args()
     from transformers import Dinov2Model
@@ -360,10 +404,11 @@ def main() -> int:
 
     lines = [f"# int8 sensitivity of DINOv2-S ({Path(a.model).name}), simulated — "
              f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC", "",
-             f"`scripts/int8_sensitivity.py --sizes {a.sizes}`; {len(photos)} photos "
+             f"`scripts/int8_sensitivity.py --sizes {a.sizes}"
+             f"{f' --only {a.only!r}' if a.only else ''}{f' --sign-seeds {a.sign_seeds}' if a.sign_seeds else ''}`; {len(photos)} photos "
              f"({', '.join(p.name for p in photos)}); PyTorch {torch.__version__}, {platform.machine()}.", "",
-             "| configuration | size | CLS cosine min | patch cosine mean | patch cosine min | patch tokens < 0.999 |",
-             "|---|---|--:|--:|--:|--:|"]
+             "| configuration | size | CLS cosine min | patch cosine mean | patch cosine min | patch tokens < 0.999 | patch 1 − cosine, mean |",
+             "|---|---|--:|--:|--:|--:|--:|"]
     for size in a.sizes.split(","):
         h, w = (int(v) for v in size.split("x"))
         x = torch.from_numpy(preprocess(photos, h, w, pre))
@@ -374,26 +419,30 @@ def main() -> int:
 
         configure(lambda b, k: None)
         reference = run()
-        seeded = {f"W8A8 rotated, random signs (seed {seed})": CONFIGS["W8A8 rotated (Tessera int8)"]
-                  for seed in (int(v) for v in a.sign_seeds.split(",") if v.strip())}
-        for name, config in {**CONFIGS, **seeded}.items():
+        seeds = [int(v) for v in a.sign_seeds.split(",") if v.strip()]
+        runs = [(name, config, None) for name, config in CONFIGS.items()]
+        runs += [(f"{name}, random signs (seed {seed})", config, seed) for name, config in CONFIGS.items()
+                 if "rotated" in name and "no signs" not in name for seed in seeds]
+        for name, config, seed in runs:
             if a.only and not any(part in name for part in a.only.split("|")):
                 continue
-            SIGNS["table"] = None
-            if "random signs" in name:
-                g = torch.Generator().manual_seed(int(name.split("seed ")[1].rstrip(")")))
+            SIGNS["table"], SIGNS["seed"] = None, seed
+            if seed is not None:
+                g = torch.Generator().manual_seed(seed)
                 SIGNS["table"] = (torch.randint(0, 2, (128,), generator=g) * 2 - 1).double()
             ROTATE["on"], ROTATE["signs"] = "rotated" in name, "no signs" not in name
+            ROTATE["kind"] = "whole" if "whole rows" in name else "orthogonal" if "orthogonal" in name else "blocks"
             configure(config, name)
             ATTENTION["mode"] = "int8" if "attention int8" in name else "bf16" if "attention bf16" in name else None
             out = run()
             cls = cosine(out[:, 0], reference[:, 0])
             patch = cosine(out[:, 1:], reference[:, 1:])
-            row = f"| {name} | {size} | {cls.min():.5f} | {patch.mean():.5f} | {patch.min():.5f} | {int((patch < 0.999).sum())} |"
+            row = (f"| {name} | {size} | {cls.min():.5f} | {patch.mean():.5f} | {patch.min():.5f} | "
+                   f"{int((patch < 0.999).sum())} | {(1 - patch).mean() * 1e6:.0f}e-6 |")
             print(row, flush=True)
             lines.append(row)
-    ROTATE["on"] = False
-    SIGNS["table"] = None
+    ROTATE["on"], ROTATE["kind"] = False, "blocks"
+    SIGNS["table"], SIGNS["seed"] = None, None
     configure(lambda b, k: None)
     ATTENTION["mode"] = None
     lines += ["", "Blocks count from 0 (12 in all); a layer or block named fp32 is left unquantized, "
@@ -407,7 +456,12 @@ def main() -> int:
               "multiplied by s before rounding; through V = o_proj's input channels likewise, by "
               "dividing v_proj's rows. Rotated = every quantized layer's inputs and weight rows "
               "rotated as Tessera's int8 does (signs, then Walsh-Hadamard per block of 128); random signs (seed k) = "
-              "the same with torch.randint's table of 128 signs from a Generator seeded with k."]
+              "the same with torch.randint's table of 128 signs from a Generator seeded with k (and, for the "
+              "whole-row and orthogonal rotations, their random signs or matrix from that seed). Whole rows = "
+              "one orthogonal transform over all of a row's channels instead of blocks of 128: H12 ⊗ H32 for "
+              "384 channels, H12 ⊗ H128 for 1536 (H12 Paley's Hadamard matrix), times random signs; random "
+              "orthogonal = the Q of a Gaussian matrix's QR. W16 or A16 = 16 bits, which leaves that side "
+              "near exact. Patch 1 − cosine, mean: the mean over every patch token of every image."]
     text = "\n".join(lines) + "\n"
     if a.out:
         Path(a.out).write_text(text)
