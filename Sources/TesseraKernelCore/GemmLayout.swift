@@ -103,10 +103,21 @@ public struct GemmBlocking: Equatable {
     /// the columns (0 when not): with at least four blocks of mc rows (a
     /// batch of images), splitting the columns would make every thread, and
     /// every chunk of columns, read all of A from memory again (Zen 3, ViT-S
-    /// batch 8 on two threads: 595–600 ms instead of 645). Depends on M only.
-    @inlinable public func rowModeRows(m: Int, mr: Int) -> Int {
+    /// batch 8 on two threads: 595–600 ms instead of 645).
+    /// With several threads, rows are also split when mc is larger (it is
+    /// timed on one image, where mc hardly matters) but there are at least
+    /// eight blocks of eight tiles per thread: in blocks of eight tiles, so
+    /// that each thread's block of A is its own and small, and threads
+    /// still take many units, which keeps them even when the host slows one
+    /// core (Xeon, two threads, batch 8, sessions alternating in one
+    /// process: DINOv2-S 6.5–10.6 % and ViT-B/16 2–6 % faster). Either way
+    /// each element of C is summed in the same order, so the split changes
+    /// no bits.
+    @inlinable public func rowModeRows(m: Int, mr: Int, threads: Int) -> Int {
         let rows = max(mr, mc / mr * mr)
-        return m >= 4 * rows ? rows : 0
+        if m >= 4 * rows { return rows }
+        let small = 8 * mr
+        return threads > 1 && m >= 8 * threads * small ? small : 0
     }
 
     /// Blocking for a kernel of `mr` × `nr` from the L1d and L2 sizes.

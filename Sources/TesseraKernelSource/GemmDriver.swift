@@ -12,7 +12,7 @@ func gemmPart<K: GemmMicroKernel>(_ kernel: K.Type, _ g: GemmArgs, thread t: Int
     let blocksN = (g.n + nr - 1) / nr
     if g.m == 0 || blocksN == 0 { return }
     let scratch = g.scratch + t * g.scratchStride
-    let rowBlock = g.blocking.rowModeRows(m: g.m, mr: mr)
+    let rowBlock = g.blocking.rowModeRows(m: g.m, mr: mr, threads: nt)
     if rowBlock > 0 {
         // Many rows (a batch): threads take blocks of rows, each over all
         // columns, so that A is read once and each block of it stays in L2

@@ -92,6 +92,20 @@ final class KernelTests: XCTestCase {
                     XCTAssertEqual(one, chunked, "\(name) \(m) rows: \(t) threads taking chunks differ from 1")
                 }
             }
+            // Many rows and a large mc: one thread splits the columns, several
+            // split the rows in blocks of eight tiles (`rowModeRows`); the
+            // last block ends in a partial tile.
+            let m = 8 * 3 * 8 * table.gemmMR + 5
+            let blocking = GemmBlocking(kc: 16, mc: 1020)
+            let single = runGemm(table, m: m, n: 40, k: 37, threads: 1, blocking: blocking, epilogue: true, seed: 11)
+            XCTAssertEqual(blocking.rowModeRows(m: m, mr: table.gemmMR, threads: 1), 0)
+            XCTAssertLessThanOrEqual(maxAbsDiff(single.got, single.want), Float(2e-5) * Float(37).squareRoot() + 1e-5,
+                                     "\(name) \(m) rows, one thread, against the naive GEMM")
+            for (t, chunked) in [(2, false), (3, false), (2, true)] {
+                XCTAssertEqual(blocking.rowModeRows(m: m, mr: table.gemmMR, threads: t), 8 * table.gemmMR)
+                let many = runGemm(table, m: m, n: 40, k: 37, threads: t, blocking: blocking, epilogue: true, seed: 11, chunked: chunked).got
+                XCTAssertEqual(single.got, many, "\(name) \(m) rows: \(t) threads\(chunked ? " taking chunks" : "") differ from 1")
+            }
         }
     }
 
