@@ -405,16 +405,25 @@ if args.contains("--lda-ab") {
 
 // --compare kc:mc,kc:mc,... [--rounds R]: these blockings on the widest
 // variant, one GEMM each in turn (so that a noisy host slows them alike),
+// each with this CPU's L2 or with kc:mc:KiB's (0: mc rows at any depth);
+// --variant NAME for another variant than the widest;
 // GFLOP/s fastest, median and 90th percentile (slowest tenth).
 if let i = args.firstIndex(of: "--compare"), i + 1 < args.count {
     let rounds = intOption("--rounds") ?? 40
-    let table = variants.last!.0
+    // --variant NAME: that variant instead of the widest.
+    let wanted = args.firstIndex(of: "--variant").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil }
+    guard let table = wanted.map({ w in variants.first { $0.0.name == w }?.0 }) ?? variants.last?.0 else {
+        print("--variant: one of \(variants.map { $0.0.name }.joined(separator: ", "))"); exit(2)
+    }
     let formula = GemmBlocking.forCaches(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
-    let blockings = args[i + 1].split(separator: ",").map { $0.split(separator: ":").compactMap { Int($0) } }
-        .filter { $0.count == 2 }.map { GemmBlocking(kc: $0[0], mc: $0[1], nc: formula.nc) }
-    guard !blockings.isEmpty else { print("--compare takes kc:mc[,kc:mc...]"); exit(2) }
+    let fields: [[Int]] = args[i + 1].split(separator: ",").map { $0.split(separator: ":").compactMap { Int($0) } }
+    let blockings: [GemmBlocking] = fields.filter { $0.count == 2 || $0.count == 3 }.map { (f: [Int]) -> GemmBlocking in
+        GemmBlocking(kc: f[0], mc: f[1], nc: formula.nc, l2: f.count == 3 ? f[2] << 10 : formula.l2)
+    }
+    func label(_ b: GemmBlocking) -> String { "\(b.kc):\(b.mc)" + (b.l2 == formula.l2 ? "" : ":\(b.l2 >> 10)") }
+    guard !blockings.isEmpty else { print("--compare takes kc:mc[:l2KiB][,kc:mc[:l2KiB]...]"); exit(2) }
     let maxScratch = blockings.map(\.scratchFloats).max()!
-    print("\(table.isa.name): \(rounds) rounds, blockings \(blockings.map { "\($0.kc):\($0.mc)" }.joined(separator: " ")), weights \(cold ? "from memory" : "in cache")")
+    print("\(table.isa.name): \(rounds) rounds, blockings \(blockings.map(label).joined(separator: " ")), weights \(cold ? "from memory" : "in cache")")
     for (m, k, n) in shapes {
         let ops = GemmOperands(m: m, k: k, n: n, scratchFloats: maxScratch)
         var times = [[Double]](repeating: [], count: blockings.count)
@@ -430,7 +439,7 @@ if let i = args.firstIndex(of: "--compare"), i + 1 < args.count {
         var line = "\(pad(m, 5)) \(pad(k, 5)) \(pad(n, 5))"
         for vi in blockings.indices {
             let t = times[vi].sorted()
-            line += "   \(blockings[vi].kc):\(blockings[vi].mc) fastest \(fixed(flops / t[0] / 1e9)) med \(fixed(flops / t[t.count / 2] / 1e9)) p90 \(fixed(flops / t[t.count * 9 / 10] / 1e9))"
+            line += "   \(label(blockings[vi])) fastest \(fixed(flops / t[0] / 1e9)) med \(fixed(flops / t[t.count / 2] / 1e9)) p90 \(fixed(flops / t[t.count * 9 / 10] / 1e9))"
         }
         print(line)
     }

@@ -34,7 +34,7 @@ public enum BlockingTuner {
         var out = [formula]
         for kc in kcs {
             for mc in mcs {
-                let b = GemmBlocking(kc: kc, mc: mc, nc: formula.nc)
+                let b = GemmBlocking(kc: kc, mc: mc, nc: formula.nc, l2: formula.l2)
                 if !out.contains(b) { out.append(b) }
             }
         }

@@ -53,11 +53,13 @@ func gemmBlock<K: GemmMicroKernel>(_: K.Type, _ g: GemmArgs, rows: Range<Int>, b
     let jb0 = blocks.lowerBound, jb1 = blocks.upperBound
     let kcMax = max(1, g.blocking.kc)
     let rowCount = rows.count
-    // Rows per block: the blocking's mc, stretched or shrunk by up to
-    // half so that the rows split into equal blocks (257 rows: one block, not 252 + 5).
-    let mcBase = max(mr, (g.blocking.mc / mr) * mr)
+    // Rows per block: `blockRows` (mc, or fewer where A would overflow
+    // L2), stretched or shrunk by up to half so that the rows split into
+    // equal blocks (257 rows: one block, not 252 + 5).
+    let depth = min(kcMax, g.k)
+    let mcBase = g.blocking.blockRows(depth: depth, mr: mr)
     let mBlocks = max(1, Int((Double(rowCount) / Double(mcBase)).rounded()))
-    let mcMax = min(g.blocking.maxRows(mr: mr), ((rowCount + mBlocks - 1) / mBlocks + mr - 1) / mr * mr)
+    let mcMax = min(g.blocking.maxRows(depth: depth, mr: mr), ((rowCount + mBlocks - 1) / mBlocks + mr - 1) / mr * mr)
     let ncBlocks = max(1, g.blocking.nc / nr)
     let fullRows = g.m / mr * mr
     var jbStart = jb0

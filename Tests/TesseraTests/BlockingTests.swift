@@ -40,6 +40,22 @@ final class BlockingTests: XCTestCase {
         XCTAssertEqual(BlockingTuner.choose([], preferred: a), a)
     }
 
+    /// Rows per A block shrink only where mc rows overflow L2 and 16 tiles
+    /// still fit in half of it.
+    func testBlockRowsFitL2() {
+        let xeon = GemmBlocking.forCaches(l1: 48 << 10, l2: 2 << 20, mr: 12, nr: 32)
+        XCTAssertEqual(xeon.mc, 1020)
+        XCTAssertEqual(xeon.blockRows(depth: 384, mr: 12), 1020, "1.5 MiB of A fits")
+        XCTAssertEqual(xeon.blockRows(depth: 768, mr: 12), 336, "1 MiB / 3 KiB rows, whole tiles")
+        XCTAssertEqual(xeon.blockRows(depth: 1536, mr: 12), 1020, "170 rows would be under 16 tiles")
+        XCTAssertEqual(xeon.blockRows(depth: 3072, mr: 12), 1020)
+        XCTAssertEqual(xeon.maxRows(depth: 768, mr: 12), 516)
+        let zen3 = GemmBlocking.forCaches(l1: 32 << 10, l2: 512 << 10, mr: 6, nr: 16)
+        for depth in [384, 768, 1536, 3072] { XCTAssertEqual(zen3.blockRows(depth: depth, mr: 6), zen3.mc, "depth \(depth)") }
+        XCTAssertEqual(GemmBlocking(kc: 768, mc: 1020).blockRows(depth: 768, mr: 12), 1020, "L2 unknown: mc")
+        XCTAssertEqual(GemmBlocking(kc: 768, mc: 48, l2: 2 << 20).blockRows(depth: 768, mr: 12), 48, "mc that fits")
+    }
+
     func testFixedSettingsAreValidated() {
         XCTAssertEqual(BlockingChoice.parseFixed("384,96", nc: 4096), GemmBlocking(kc: 384, mc: 96, nc: 4096))
         for bad in ["", "384", "0,96", "384,-1", "a,b", "384,96,1", "99999999,1"] {
@@ -71,9 +87,10 @@ final class BlockingTests: XCTestCase {
         for setting in ["3,12", "4096,24", "formula"] {
             setenv("TESSERA_BLOCKING", setting, 1)
             let s = try Session(model: model, options: Session.Options())
-            let want = setting == "formula"
+            var want = setting == "formula"
                 ? GemmBlocking.forCaches(l1: Machine.caches.l1, l2: Machine.caches.l2, mr: s.table.gemmMR, nr: s.table.gemmNR)
                 : BlockingChoice.parseFixed(setting, nc: s.blocking.nc)!
+            want.l2 = Machine.caches.l2
             XCTAssertEqual(s.blocking, want, setting)
         }
     }

@@ -106,6 +106,17 @@ final class KernelTests: XCTestCase {
                 let many = runGemm(table, m: m, n: 40, k: 37, threads: t, blocking: blocking, epilogue: true, seed: 11, chunked: chunked).got
                 XCTAssertEqual(single.got, many, "\(name) \(m) rows: \(t) threads\(chunked ? " taking chunks" : "") differ from 1")
             }
+            // Rows of A per block capped by L2 (`blockRows`): 16 tiles' rows
+            // of 40 floats in half of the L2 given, 2.5 blocks of them;
+            // against the naive GEMM and bit for bit against mc rows.
+            let mr = table.gemmMR, capped = GemmBlocking(kc: 40, mc: 1020, l2: 2 * 16 * mr * 40 * 4)
+            XCTAssertEqual(capped.blockRows(depth: 40, mr: mr), 16 * mr)
+            let rows = 40 * mr + 7
+            let small = runGemm(table, m: rows, n: 70, k: 83, threads: 1, blocking: capped, epilogue: true, seed: 13)
+            XCTAssertLessThanOrEqual(maxAbsDiff(small.got, small.want), Float(2e-5) * Float(83).squareRoot() + 1e-5,
+                                     "\(name) \(rows) rows in L2-sized blocks, against the naive GEMM")
+            let wide = runGemm(table, m: rows, n: 70, k: 83, threads: 1, blocking: GemmBlocking(kc: 40, mc: 1020), epilogue: true, seed: 13)
+            XCTAssertEqual(small.got, wide.got, "\(name): L2-sized row blocks change the bits")
         }
     }
 

@@ -49,6 +49,14 @@ enum BlockingChoice {
     }
 
     static func blocking(for spec: ModelSpec, table: KernelTable) -> Chosen {
+        // Every choice, cached, fixed or tuned, knows this CPU's L2
+        // (`GemmBlocking.blockRows`).
+        var chosen = choose(for: spec, table: table)
+        chosen.blocking.l2 = Machine.caches.l2
+        return chosen
+    }
+
+    private static func choose(for spec: ModelSpec, table: KernelTable) -> Chosen {
         let l1 = Machine.caches.l1, l2 = Machine.caches.l2
         let formula = GemmBlocking.forCaches(l1: l1, l2: l2, mr: table.gemmMR, nr: table.gemmNR)
         let setting = getenv("TESSERA_BLOCKING").map { String(cString: $0).lowercased() } ?? "tune"
