@@ -175,8 +175,8 @@ func columnSoftmax<V: VectorFloat>(_: V.Type, _ s: UnsafeMutablePointer<Float>, 
         var s0 = V(repeating: 0), s1 = V(repeating: 0)
         for r in 0..<keys {
             let p0 = c0 + r * stride, p1 = c1 + r * stride
-            let e0 = vexpWithin(vmax(V.load(p0) - m0, floor))
-            let e1 = vexpWithin(vmax(V.load(p1) - m1, floor))
+            let e0 = vexpSoftmax(vmax(V.load(p0) - m0, floor))
+            let e1 = vexpSoftmax(vmax(V.load(p1) - m1, floor))
             e0.store(p0); e1.store(p1)
             s0 += e0; s1 += e1
         }
@@ -190,7 +190,7 @@ func columnSoftmax<V: VectorFloat>(_: V.Type, _ s: UnsafeMutablePointer<Float>, 
         var sum = V(repeating: 0)
         for r in 0..<keys {
             let p = col + r * stride
-            let e = vexpWithin(vmax(V.load(p) - mx, floor))
+            let e = vexpSoftmax(vmax(V.load(p) - mx, floor))
             e.store(p)
             sum += e
         }

@@ -61,6 +61,12 @@ public enum VariantKernels {
         elementwise(x, y, n, vexp, sexp)
     }
 
+    /// The softmax's exp (arguments in [−80, 0]) over an array, for its accuracy test.
+    @inline(never)
+    public static func expSoftmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        elementwise(x, y, n, vexpSoftmax, { vexpSoftmax(SIMD4<Float>(repeating: $0))[0] })
+    }
+
     /// `vector` over whole vectors of x, `scalar` (its one-lane twin) over the tail.
     @inline(__always)
     static func elementwise(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,

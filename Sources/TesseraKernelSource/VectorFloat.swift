@@ -10,6 +10,9 @@ protocol VectorFloat: SIMD where Scalar == Float {
     /// multiply and add for the SSE2 width, which has none (a fused form
     /// there would become a libm call per lane).
     static func madd(_ acc: inout Self, _ a: Self, _ b: Self)
+    /// Whether `madd` rounds once (where a product's own rounding would
+    /// matter, as in exp's range reduction).
+    static var fused: Bool { get }
 }
 
 extension VectorFloat {
@@ -47,16 +50,19 @@ extension SIMD4: VectorFloat where Scalar == Float {
     typealias Bits = SIMD4<Int32>
     @inline(__always)
     static func madd(_ acc: inout Self, _ a: Self, _ b: Self) { acc += a * b }
+    static var fused: Bool { false }
 }
 extension SIMD8: VectorFloat where Scalar == Float {
     typealias Bits = SIMD8<Int32>
     @inline(__always)
     static func madd(_ acc: inout Self, _ a: Self, _ b: Self) { acc.addProduct(a, b) }
+    static var fused: Bool { true }
 }
 extension SIMD16: VectorFloat where Scalar == Float {
     typealias Bits = SIMD16<Int32>
     @inline(__always)
     static func madd(_ acc: inout Self, _ a: Self, _ b: Self) { acc.addProduct(a, b) }
+    static var fused: Bool { true }
 }
 
 extension VectorFloat {

@@ -46,6 +46,34 @@ final class VectorMathTests: XCTestCase {
         }
     }
 
+    /// The softmax's exp on its range, [−80, 0], against libm: the bound in
+    /// VectorMath.swift, and tighter where softmax sums are made.
+    func testSoftmaxExpRelativeError() {
+        var kernels: [(String, Fn)] = [("portable", TesseraKernelsPortable.VariantKernels.expSoftmax)]
+        if Machine.hasAVX2 {
+            kernels.append(("avx2", TesseraKernelsAVX2.VariantKernels.expSoftmax))
+            kernels.append(("avx512-on-avx2", TesseraKernelsCheck.VariantKernels.expSoftmax))
+        }
+        if Machine.hasAVX512 { kernels.append(("avx512", TesseraKernelsAVX512.VariantKernels.expSoftmax)) }
+        // An odd count, so the scalar tail runs too.
+        let edges: [Float] = [0, -0.0, -80, -1e-30, -0.3465736, -0.3465737]
+        let xs: [Float] = stride(from: Float(-80), through: 0, by: 0.000913).map { $0 } + edges
+        for (name, f) in kernels {
+            var y = [Float](repeating: 0, count: xs.count)
+            xs.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { f(xp.baseAddress!, $0.baseAddress!, xs.count) } }
+            var worst = 0.0, worstNear = 0.0
+            for i in xs.indices {
+                let want = exp(Double(xs[i]))
+                let e = abs(Double(y[i]) - want) / want
+                worst = max(worst, e)
+                if xs[i] >= -10 { worstNear = max(worstNear, e) }
+            }
+            print("softmax exp max relative error (\(name)): \(worst), for x ≥ −10: \(worstNear)")
+            XCTAssertLessThan(worst, 3e-7, name)
+            XCTAssertLessThan(worstNear, 1.5e-7, name)
+        }
+    }
+
     func testGeluAbsoluteError() {
         let xs = stride(from: Float(-12), through: 12, by: 0.00731).map { $0 }
         for (name, _, gelu) in variants() {
