@@ -64,7 +64,7 @@ public enum VariantKernels {
     /// The softmax's exp (arguments in [−80, 0]) over an array, for its accuracy test.
     @inline(never)
     public static func expSoftmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        elementwise(x, y, n, vexpSoftmax, { vexpSoftmax(SIMD4<Float>(repeating: $0))[0] })
+        elementwise(x, y, n, vexpSoftmax, sexpSoftmax)
     }
 
     /// `vector` over whole vectors of x, `scalar` (its one-lane twin) over the tail.

@@ -157,6 +157,8 @@ func vsilu<V: VectorFloat>(_ x: V) -> V {
 @inline(__always)
 func sexp(_ x: Float) -> Float { vexp(SIMD4<Float>(repeating: x))[0] }
 @inline(__always)
+func sexpSoftmax(_ x: Float) -> Float { vexpSoftmax(SIMD4<Float>(repeating: x))[0] }
+@inline(__always)
 func sgelu(_ x: Float) -> Float { vgelu(SIMD4<Float>(repeating: x))[0] }
 @inline(__always)
 func ssilu(_ x: Float) -> Float { vsilu(SIMD4<Float>(repeating: x))[0] }

@@ -10,18 +10,28 @@ import TesseraKernelsPortable
 final class VectorMathTests: XCTestCase {
     typealias Fn = (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
 
-    func variants() -> [(String, Fn, Fn)] {
-        var v: [(String, Fn, Fn)] = [("portable", TesseraKernelsPortable.VariantKernels.exp, TesseraKernelsPortable.VariantKernels.gelu)]
-        if Machine.hasAVX2 { v.append(("avx2", TesseraKernelsAVX2.VariantKernels.exp, TesseraKernelsAVX2.VariantKernels.gelu)) }
-        // The 16-lane vectors built for AVX2 (the AVX-512 code's arithmetic on any AVX2 CPU).
-        if Machine.hasAVX2 { v.append(("avx512-on-avx2", TesseraKernelsCheck.VariantKernels.exp, TesseraKernelsCheck.VariantKernels.gelu)) }
-        if Machine.hasAVX512 { v.append(("avx512", TesseraKernelsAVX512.VariantKernels.exp, TesseraKernelsAVX512.VariantKernels.gelu)) }
+    /// Each variant's exp, GELU and softmax exp over arrays.
+    func variants() -> [(name: String, exp: Fn, gelu: Fn, expSoftmax: Fn)] {
+        var v: [(name: String, exp: Fn, gelu: Fn, expSoftmax: Fn)] = [
+            ("portable", TesseraKernelsPortable.VariantKernels.exp, TesseraKernelsPortable.VariantKernels.gelu,
+             TesseraKernelsPortable.VariantKernels.expSoftmax)]
+        if Machine.hasAVX2 {
+            v.append(("avx2", TesseraKernelsAVX2.VariantKernels.exp, TesseraKernelsAVX2.VariantKernels.gelu,
+                      TesseraKernelsAVX2.VariantKernels.expSoftmax))
+            // The 16-lane vectors built for AVX2 (the AVX-512 code's arithmetic on any AVX2 CPU).
+            v.append(("avx512-on-avx2", TesseraKernelsCheck.VariantKernels.exp, TesseraKernelsCheck.VariantKernels.gelu,
+                      TesseraKernelsCheck.VariantKernels.expSoftmax))
+        }
+        if Machine.hasAVX512 {
+            v.append(("avx512", TesseraKernelsAVX512.VariantKernels.exp, TesseraKernelsAVX512.VariantKernels.gelu,
+                      TesseraKernelsAVX512.VariantKernels.expSoftmax))
+        }
         return v
     }
 
     func testExpRelativeError() {
         let xs = stride(from: Float(-87), through: 88, by: 0.0137).map { $0 }
-        for (name, exp_, _) in variants() {
+        for (name, exp_, _, _) in variants() {
             var y = [Float](repeating: 0, count: xs.count)
             xs.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { exp_(xp.baseAddress!, $0.baseAddress!, xs.count) } }
             var worst = 0.0
@@ -32,7 +42,7 @@ final class VectorMathTests: XCTestCase {
             print("exp max relative error (\(name)): \(worst)")
             XCTAssertLessThan(worst, 3e-7, name)
         }
-        for (name, exp_, _) in variants() {
+        for (name, exp_, _, _) in variants() {
             // Far below the range: exactly 0-ish, never NaN.
             var y = [Float](repeating: 1, count: 16)
             let low = [Float](repeating: -1000, count: 16)
@@ -49,16 +59,10 @@ final class VectorMathTests: XCTestCase {
     /// The softmax's exp on its range, [−80, 0], against libm: the bound in
     /// VectorMath.swift, and tighter where softmax sums are made.
     func testSoftmaxExpRelativeError() {
-        var kernels: [(String, Fn)] = [("portable", TesseraKernelsPortable.VariantKernels.expSoftmax)]
-        if Machine.hasAVX2 {
-            kernels.append(("avx2", TesseraKernelsAVX2.VariantKernels.expSoftmax))
-            kernels.append(("avx512-on-avx2", TesseraKernelsCheck.VariantKernels.expSoftmax))
-        }
-        if Machine.hasAVX512 { kernels.append(("avx512", TesseraKernelsAVX512.VariantKernels.expSoftmax)) }
         // An odd count, so the scalar tail runs too.
         let edges: [Float] = [0, -0.0, -80, -1e-30, -0.3465736, -0.3465737]
         let xs: [Float] = stride(from: Float(-80), through: 0, by: 0.000913).map { $0 } + edges
-        for (name, f) in kernels {
+        for (name, _, _, f) in variants() {
             var y = [Float](repeating: 0, count: xs.count)
             xs.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { f(xp.baseAddress!, $0.baseAddress!, xs.count) } }
             var worst = 0.0, worstNear = 0.0
@@ -76,7 +80,7 @@ final class VectorMathTests: XCTestCase {
 
     func testGeluAbsoluteError() {
         let xs = stride(from: Float(-12), through: 12, by: 0.00731).map { $0 }
-        for (name, _, gelu) in variants() {
+        for (name, _, gelu, _) in variants() {
             var y = [Float](repeating: 0, count: xs.count)
             xs.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { gelu(xp.baseAddress!, $0.baseAddress!, xs.count) } }
             var worst = 0.0
